@@ -1,0 +1,315 @@
+/**
+ * The errno table: every errno that connect(2), and the socket(2) / bind(2) calls around it, can
+ * return, as data. Error classes, unions, messages and number lookups are all derived from this
+ * one table; nothing else in the project spells an errno number.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The platforms whose errno numbers the table knows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Platform = "linux" | "darwin" | "freebsd"
+
+/**
+ * Where an errno can come from: a stream connect over IP (`inet`), a stream connect to an AF_UNIX
+ * path or abstract name (`unix`), or a datagram socket's association and its sends (`datagram`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = "inet" | "unix" | "datagram"
+
+/**
+ * One row of the table.
+ *
+ * - `raw`: a state or argument error that the safe `Connector` API cannot produce (it owns the
+ *   socket from creation to close); it surfaces only from the raw native API.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Row {
+  readonly tag: string
+  readonly linux: number
+  readonly darwin: number
+  readonly freebsd: number
+  readonly meaning: string
+  readonly hint?: string
+  readonly transient: boolean
+  readonly kinds: ReadonlyArray<Kind>
+  readonly raw?: true
+}
+
+const all = ["inet", "unix", "datagram"] as const
+const ip = ["inet", "datagram"] as const
+const path = ["unix", "datagram"] as const
+
+/**
+ * The table. Numbers are from Linux's asm-generic/errno*.h and the BSDs' sys/errno.h (Darwin and
+ * FreeBSD agree on every row here).
+ *
+ * @since 0.1.0
+ * @category table
+ */
+export const table = {
+  // The seed manual page's errnos, in its order.
+  EBADF: {
+    tag: "BadDescriptor", linux: 9, darwin: 9, freebsd: 9, transient: false, kinds: all, raw: true,
+    meaning: "the descriptor is not a valid open file descriptor"
+  },
+  ENOTSOCK: {
+    tag: "NotASocket", linux: 88, darwin: 38, freebsd: 38, transient: false, kinds: all, raw: true,
+    meaning: "the descriptor refers to a file, not a socket"
+  },
+  EADDRNOTAVAIL: {
+    tag: "AddressNotAvailable", linux: 99, darwin: 49, freebsd: 49, transient: true, kinds: ip,
+    meaning: "the local address is not available on this machine",
+    hint: "on Linux a connect gets this when the ephemeral ports are exhausted (see net.ipv4.ip_local_port_range); " +
+      "when you chose the local address, check that it is assigned to an interface"
+  },
+  EAFNOSUPPORT: {
+    tag: "AddressFamilyNotSupported", linux: 97, darwin: 47, freebsd: 47, transient: false, kinds: all,
+    meaning: "addresses of this family cannot be used with this socket",
+    hint: "an IPv6 address on a host without IPv6, or an address of another family than the socket's"
+  },
+  EISCONN: {
+    tag: "AlreadyConnected", linux: 106, darwin: 56, freebsd: 56, transient: false, kinds: all, raw: true,
+    meaning: "the socket is already connected"
+  },
+  ETIMEDOUT: {
+    tag: "TimedOut", linux: 110, darwin: 60, freebsd: 60, transient: true, kinds: all,
+    meaning: "the connection was not established in time",
+    hint: "the peer did not answer: a firewall dropping packets, a listener whose backlog is full, or a host that is down"
+  },
+  ECONNREFUSED: {
+    tag: "ConnectionRefused", linux: 111, darwin: 61, freebsd: 61, transient: true, kinds: all,
+    meaning: "the peer refused the connection",
+    hint: "nothing is listening there; for a unix socket, the file exists but its server is gone (a stale socket)"
+  },
+  ECONNRESET: {
+    tag: "ConnectionReset", linux: 104, darwin: 54, freebsd: 54, transient: true, kinds: ip,
+    meaning: "the peer reset the connection while it was being established"
+  },
+  ENETUNREACH: {
+    tag: "NetworkUnreachable", linux: 101, darwin: 51, freebsd: 51, transient: true, kinds: ip,
+    meaning: "no route to the destination's network",
+    hint: "check the routing table and that the interface is up"
+  },
+  EHOSTUNREACH: {
+    tag: "HostUnreachable", linux: 113, darwin: 65, freebsd: 65, transient: true, kinds: ip,
+    meaning: "the destination host cannot be reached",
+    hint: "the route says unreachable or the host did not answer ARP/neighbour discovery"
+  },
+  EADDRINUSE: {
+    tag: "AddressInUse", linux: 98, darwin: 48, freebsd: 48, transient: true, kinds: all,
+    meaning: "the local address is already in use",
+    hint: "permanent when you chose the local port; otherwise the kernel found no free 4-tuple"
+  },
+  EFAULT: {
+    tag: "BadAddress", linux: 14, darwin: 14, freebsd: 14, transient: false, kinds: all, raw: true,
+    meaning: "the address argument points outside the process's address space"
+  },
+  EINPROGRESS: {
+    tag: "InProgress", linux: 115, darwin: 36, freebsd: 36, transient: false, kinds: all, raw: true,
+    meaning: "the non-blocking connect has started and has not completed yet"
+  },
+  EINTR: {
+    tag: "Interrupted", linux: 4, darwin: 4, freebsd: 4, transient: false, kinds: all, raw: true,
+    meaning: "a signal interrupted the call; the connect goes on in the background"
+  },
+  EALREADY: {
+    tag: "AlreadyInProgress", linux: 114, darwin: 37, freebsd: 37, transient: false, kinds: all, raw: true,
+    meaning: "a previous connect on this socket has not completed yet"
+  },
+  EACCES: {
+    tag: "PermissionDenied", linux: 13, darwin: 13, freebsd: 13, transient: false, kinds: all,
+    meaning: "permission denied",
+    hint: "a broadcast address needs SO_BROADCAST; a unix socket needs search permission on every directory " +
+      "of its path and write permission on the socket file"
+  },
+  EAGAIN: {
+    tag: "TryAgain", linux: 11, darwin: 35, freebsd: 35, transient: true, kinds: all,
+    meaning: "the call cannot complete now",
+    hint: "over IP: no ephemeral port is free; for a unix socket on Linux: the listener's backlog is full"
+  },
+  ENOTDIR: {
+    tag: "NotADirectory", linux: 20, darwin: 20, freebsd: 20, transient: false, kinds: path,
+    meaning: "a component of the path prefix is not a directory"
+  },
+  ENAMETOOLONG: {
+    tag: "NameTooLong", linux: 36, darwin: 63, freebsd: 63, transient: false, kinds: path,
+    meaning: "the socket path is longer than the platform allows"
+  },
+  ENOENT: {
+    tag: "NotFound", linux: 2, darwin: 2, freebsd: 2, transient: true, kinds: path,
+    meaning: "the socket file does not exist",
+    hint: "the server has not created it yet, or a directory on the path is missing"
+  },
+  ELOOP: {
+    tag: "SymlinkLoop", linux: 40, darwin: 62, freebsd: 62, transient: false, kinds: path,
+    meaning: "too many symbolic links were met while resolving the path"
+  },
+  // What Linux adds for connect, socket and bind, and what a datagram association reports.
+  EPERM: {
+    tag: "OperationNotPermitted", linux: 1, darwin: 1, freebsd: 1, transient: false, kinds: all,
+    meaning: "the operation is not permitted",
+    hint: "a firewall rule or a security module (seccomp, SELinux, AppArmor) rejected it"
+  },
+  EPROTOTYPE: {
+    tag: "WrongProtocolType", linux: 91, darwin: 41, freebsd: 41, transient: false, kinds: path,
+    meaning: "the socket type does not match the peer's",
+    hint: "a stream socket connecting to a datagram socket's path, or the other way round"
+  },
+  EINVAL: {
+    tag: "InvalidArgument", linux: 22, darwin: 22, freebsd: 22, transient: false, kinds: all,
+    meaning: "an argument is invalid for this socket"
+  },
+  EMFILE: {
+    tag: "TooManyOpenFiles", linux: 24, darwin: 24, freebsd: 24, transient: true, kinds: all,
+    meaning: "the process has reached its limit of open file descriptors",
+    hint: "see ulimit -n (RLIMIT_NOFILE), and look for leaked sockets"
+  },
+  ENFILE: {
+    tag: "TooManyOpenFiles", linux: 23, darwin: 23, freebsd: 23, transient: true, kinds: all,
+    meaning: "the system has reached its limit of open files",
+    hint: "see fs.file-max"
+  },
+  ENOBUFS: {
+    tag: "OutOfResources", linux: 105, darwin: 55, freebsd: 55, transient: true, kinds: all,
+    meaning: "the kernel has no buffer space for the socket"
+  },
+  ENOMEM: {
+    tag: "OutOfResources", linux: 12, darwin: 12, freebsd: 12, transient: true, kinds: all,
+    meaning: "the kernel is out of memory"
+  },
+  EPROTONOSUPPORT: {
+    tag: "ProtocolNotSupported", linux: 93, darwin: 43, freebsd: 43, transient: false, kinds: all,
+    meaning: "the protocol is not supported for this family and socket type"
+  },
+  ENOTCONN: {
+    tag: "NotConnected", linux: 107, darwin: 57, freebsd: 57, transient: false, kinds: ["datagram"],
+    meaning: "the socket has no peer",
+    hint: "the datagram association was dissolved, or never made"
+  },
+  EDESTADDRREQ: {
+    tag: "DestinationRequired", linux: 89, darwin: 39, freebsd: 39, transient: false, kinds: ["datagram"],
+    meaning: "a send needs a destination and the socket has no peer",
+    hint: "the datagram association was dissolved; connect again to associate"
+  }
+} as const satisfies Record<string, Row>
+
+/**
+ * The names the table knows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Name = keyof typeof table
+
+/**
+ * The errnos of the seed manual page, connect(2), in its order.
+ *
+ * @since 0.1.0
+ * @category table
+ */
+export const seedNames = [
+  "EBADF", "ENOTSOCK", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EISCONN", "ETIMEDOUT", "ECONNREFUSED",
+  "ECONNRESET", "ENETUNREACH", "EHOSTUNREACH", "EADDRINUSE", "EFAULT", "EINPROGRESS", "EINTR",
+  "EALREADY", "EACCES", "EAGAIN", "ENOTDIR", "ENAMETOOLONG", "ENOENT", "ELOOP"
+] as const satisfies ReadonlyArray<Name>
+
+/**
+ * Every name in the table.
+ *
+ * @since 0.1.0
+ * @category table
+ */
+export const names = Object.keys(table) as ReadonlyArray<Name>
+
+/**
+ * The tag of the error class an errno maps to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Tag = (typeof table)[Name]["tag"]
+
+/**
+ * The errno names that map to the error class `T`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NamesOf<T extends Tag> = { [N in Name]: (typeof table)[N]["tag"] extends T ? N : never }[Name]
+
+/**
+ * The tags of the errnos that can occur for kind `K`. Raw-only errnos are left out: the safe API
+ * never surfaces them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TagsOf<K extends Kind> = {
+  [N in Name]: (typeof table)[N] extends { readonly raw: true } ? never
+    : K extends (typeof table)[N]["kinds"][number] ? (typeof table)[N]["tag"]
+    : never
+}[Name]
+
+/**
+ * The tags whose errnos are all transient in the table.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TransientTag = { [N in Name]: (typeof table)[N]["transient"] extends true ? (typeof table)[N]["tag"] : never }[Name]
+
+/**
+ * The errno names of a tag, at run time.
+ *
+ * @since 0.1.0
+ * @category table
+ */
+export const namesOf = <T extends Tag>(tag: T): ReadonlyArray<NamesOf<T>> =>
+  names.filter((name) => table[name].tag === tag) as Array<NamesOf<T>>
+
+/**
+ * Is this string an errno name the table knows?
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isName = (name: string): name is Name => Object.prototype.hasOwnProperty.call(table, name)
+
+/**
+ * The number of an errno on a platform.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const codeOf = (name: Name, platform: Platform): number => table[name][platform]
+
+/**
+ * The table's name for an errno number on a platform, if the table has one.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const nameOf = (code: number, platform: Platform): Name | undefined =>
+  names.find((name) => table[name][platform] === code)
+
+/**
+ * The platform this process runs on, for the numbers in errors that core builds itself (our own
+ * deadline's ETIMEDOUT). Read from the global `process` without importing `node:process`, so that
+ * core stays free of runtime Node imports; anything that is not Darwin or FreeBSD counts as Linux.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const currentPlatform: Platform = (() => {
+  const platform = (globalThis as { readonly process?: { readonly platform?: string } }).process?.platform
+  return platform === "darwin" || platform === "freebsd" ? platform : "linux"
+})()

@@ -1,0 +1,280 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Schedule, TestClock } from "effect"
+import { Address, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
+
+const pg = Address.tcp("127.0.0.1", 5432)
+const at = (events: ReadonlyArray<ScriptedConnector.Event>, tag: ScriptedConnector.Event["_tag"]) =>
+  events.filter((e) => e._tag === tag).map((e) => [e.address, e.at])
+
+describe("Policy.retryTransient", () => {
+  it.scoped("retries a refused-then-accepting server with exactly the schedule's delays", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "100 millis", maxAttempts: 10 })),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const connection = yield* Fiber.join(fiber)
+      expect(connection.remote).toEqual(pg)
+      const events = yield* ScriptedConnector.events
+      expect(at(events, "Attempt")).toEqual([
+        ["tcp://127.0.0.1:5432", 0],
+        ["tcp://127.0.0.1:5432", 100],
+        ["tcp://127.0.0.1:5432", 300],
+        ["tcp://127.0.0.1:5432", 700]
+      ])
+      expect(at(events, "Connected")).toEqual([["tcp://127.0.0.1:5432", 700]])
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:5432": [
+        ScriptedConnector.fail("ECONNREFUSED"),
+        ScriptedConnector.fail("ECONNREFUSED"),
+        ScriptedConnector.fail("ECONNREFUSED"),
+        ScriptedConnector.succeed()
+      ]
+    }))))
+
+  it.scoped("never retries a permanent error: one attempt, the error as it was", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "100 millis", maxAttempts: 10 })),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "PermissionDenied", errno: "EACCES", transient: false, reason: "unknown" })
+      expect(at(yield* ScriptedConnector.events, "Attempt")).toHaveLength(1)
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("EACCES")] }))))
+
+  it.scoped("gives up after maxAttempts with the last transient error", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 3 })),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
+      expect(at(yield* ScriptedConnector.events, "Attempt").map(([, t]) => t)).toEqual([0, 10, 30])
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED")] }))))
+
+  it.scoped("per-tag overrides: NotFound made permanent, HostNotFound made transient", () =>
+    Effect.gen(function*() {
+      const sock = Address.unix("/run/app.sock")
+      const fiber = yield* Connector.connect(sock).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 5 }), { retry: { NotFound: false } }),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "NotFound", errno: "ENOENT", transient: true })
+      expect(at(yield* ScriptedConnector.events, "Attempt")).toHaveLength(1)
+
+      const named = yield* Connector.connect(Address.tcp("not.yet", 1)).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 4 }), { retry: { HostNotFound: true } }),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(named)).toMatchObject({ _tag: "HostNotFound", host: "not.yet" })
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "unix:///run/app.sock": [ScriptedConnector.fail("ENOENT")] }))))
+
+  it.effect("each attempt sees its number", () =>
+    Effect.gen(function*() {
+      const seen: Array<number> = []
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(Policy.currentAttempt, (n) => {
+          seen.push(n)
+          return n < 3 ? Effect.fail(new Error("again") as Error & { transient: true }) : Effect.succeed(n)
+        }).pipe(Effect.mapError((e) => Object.assign(e, { transient: true as const })), Policy.retryTransient(Schedule.spaced("1 millis")))
+      )
+      yield* TestClock.adjust("10 millis")
+      expect(yield* Fiber.join(fiber)).toBe(3)
+      expect(seen).toEqual([1, 2, 3])
+    }))
+})
+
+describe("Policy.backoff", () => {
+  const delays = (schedule: Schedule.Schedule<Duration.Duration, unknown>, n: number) =>
+    Effect.map(Schedule.run(schedule, 0, Array.from({ length: n }, () => undefined)), (out) =>
+      Chunk.toReadonlyArray(out).map(Duration.toMillis))
+
+  it.effect("exponential with a cap", () =>
+    Effect.gen(function*() {
+      expect(yield* delays(Policy.backoff({ base: "50 millis", cap: "300 millis" }), 6)).toEqual([50, 100, 200, 300, 300, 300])
+      expect(yield* delays(Policy.backoff({ base: "10 millis", factor: 3 }), 4)).toEqual([10, 30, 90, 270])
+    }))
+
+  it.effect("full, equal and decorrelated jitter stay in their bounds, reproducibly for a seed", () =>
+    Effect.gen(function*() {
+      const full = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "full" }), 200)
+      full.forEach((d, i) => expect(d).toBeLessThanOrEqual(Math.min(1000, 100 * 2 ** i)))
+      expect(new Set(full).size).toBeGreaterThan(50)
+      const equal = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "equal" }), 200)
+      equal.forEach((d, i) => {
+        const exact = Math.min(1000, 100 * 2 ** i)
+        expect(d).toBeGreaterThanOrEqual(Math.floor(exact / 2))
+        expect(d).toBeLessThanOrEqual(exact)
+      })
+      const decorrelated = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "decorrelated" }), 200)
+      decorrelated.forEach((d, i) => {
+        expect(d).toBeGreaterThanOrEqual(100)
+        expect(d).toBeLessThanOrEqual(i === 0 ? 300 : Math.min(1000, decorrelated[i - 1]! * 3 + 1))
+      })
+      const again = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "full" }), 200)
+        .pipe(Effect.withRandom(Random.make(7)))
+      const same = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "full" }), 200)
+        .pipe(Effect.withRandom(Random.make(7)))
+      expect(again).toEqual(same)
+    }))
+
+  it.effect("maxElapsed stops retrying once the time is up", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const fiber = yield* Effect.fork(
+        Effect.suspend(() => {
+          attempts++
+          return Effect.fail({ _tag: "ConnectionRefused", transient: true })
+        }).pipe(Policy.retryTransient(Policy.backoff({ base: "100 millis", maxElapsed: "1 second" })), Effect.flip)
+      )
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber)
+      // Schedule.upTo semantics: retries at 100, 300, 700 and 1500 ms (decided at 700 ms, still
+      // inside the second); at 1500 ms the time is up
+      expect(attempts).toBe(5)
+    }))
+})
+
+describe("timeouts", () => {
+  it.scoped("a per-attempt timeout fails with TimedOut from our deadline and interrupts the attempt", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg, { timeout: "2 seconds" }).pipe(Effect.flip, Effect.fork)
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Fiber.join(fiber)).toMatchObject({
+        _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", address: "tcp://127.0.0.1:5432", transient: true
+      })
+      expect(at(yield* ScriptedConnector.events, "Interrupted")).toEqual([["tcp://127.0.0.1:5432", 2000]])
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
+
+  it.scoped("a timed-out attempt is retried; an overall deadline ends the whole loop", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg, { timeout: "1 second" }).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "500 millis", cap: "500 millis" })),
+        Policy.deadline("4 seconds", "tcp://127.0.0.1:5432"),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TimedOut", source: "deadline" })
+      const events = yield* ScriptedConnector.events
+      expect(at(events, "Attempt").map(([, t]) => t)).toEqual([0, 1500, 3000])
+      expect(at(events, "Interrupted").map(([, t]) => t)).toEqual([1000, 2500, 4000])
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
+})
+
+describe("racing addresses (RFC 8305)", () => {
+  const hosts = { "db.internal": ["::1", "127.0.0.1"] }
+  const db = Address.tcp("db.internal", 5432)
+
+  it.scoped("::1 hangs: 127.0.0.1 starts after the 250 ms stagger, wins, and ::1 is interrupted", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Connector.connect(db))
+      yield* TestClock.adjust("250 millis")
+      const connection = yield* Fiber.join(fiber)
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", 5432))
+      const events = yield* ScriptedConnector.events
+      expect(at(events, "Attempt")).toEqual([["tcp://[::1]:5432", 0], ["tcp://127.0.0.1:5432", 250]])
+      expect(at(events, "Interrupted")).toEqual([["tcp://[::1]:5432", 250]])
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://[::1]:5432": [ScriptedConnector.hang],
+      "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()]
+    }, hosts))))
+
+  it.scoped("::1 refused at once: 127.0.0.1 starts without waiting for the stagger", () =>
+    Effect.gen(function*() {
+      const connection = yield* Connector.connect(db)
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", 5432))
+      expect(at(yield* ScriptedConnector.events, "Attempt")).toEqual([["tcp://[::1]:5432", 0], ["tcp://127.0.0.1:5432", 0]])
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://[::1]:5432": [ScriptedConnector.fail("ECONNREFUSED")],
+      "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()]
+    }, hosts))))
+
+  it.scoped("whatever connected and lost is released at once, the winner on scope close", () =>
+    Effect.gen(function*() {
+      const winner = yield* Effect.scoped(Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Connector.connect(db, { attemptDelay: "100 millis" }))
+        yield* TestClock.adjust("300 millis")
+        const connection = yield* Fiber.join(fiber)
+        const events = yield* ScriptedConnector.events
+        const won = Address.format(connection.remote)
+        const lost = at(events, "Connected").map(([a]) => a).filter((a) => a !== won)
+        expect(at(events, "Released").map(([a]) => a)).toEqual(lost)
+        return won
+      }))
+      const events = yield* ScriptedConnector.events
+      expect(at(events, "Released").map(([a]) => a).sort()).toEqual(at(events, "Connected").map(([a]) => a).sort())
+      expect(at(events, "Released").map(([a]) => a)).toContain(winner)
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://[::1]:5432": [ScriptedConnector.succeed("300 millis")],
+      "tcp://127.0.0.1:5432": [ScriptedConnector.succeed("200 millis")]
+    }, hosts))))
+
+  it.scoped("all fail: one error keeps each attempt's address, typed error and elapsed time", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(db).pipe(Effect.flip, Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("AllAttemptsFailed")
+      if (error._tag !== "AllAttemptsFailed") return
+      expect(error.transient).toBe(true)
+      expect(error.attempts.map((a) => [a.address, a.error._tag, Duration.toMillis(a.startedAfter), Duration.toMillis(a.elapsed)]))
+        .toEqual([
+          ["tcp://[::1]:5432", "NetworkUnreachable", 0, 100],
+          ["tcp://127.0.0.1:5432", "ConnectionRefused", 100, 50]
+        ])
+      expect(error.message).toContain("ENETUNREACH")
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://[::1]:5432": [ScriptedConnector.fail("ENETUNREACH", "100 millis")],
+      "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED", "50 millis")]
+    }, hosts))))
+
+  it.scoped("an unknown name is HostNotFound, before any attempt", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Connector.connect(Address.tcp("nowhere.internal", 1)))
+      expect(error).toMatchObject({ _tag: "HostNotFound", host: "nowhere.internal" })
+      expect(yield* ScriptedConnector.events).toEqual([])
+    }).pipe(Effect.provide(ScriptedConnector.layer({}, hosts))))
+})
+
+describe("input and observability", () => {
+  it.scoped("bad input is InvalidAddress before any attempt", () =>
+    Effect.gen(function*() {
+      expect(yield* Effect.flip(Connector.connect(Address.tcp("127.0.0.1", 0))))
+        .toMatchObject({ _tag: "InvalidAddress", field: "port" })
+      expect(yield* Effect.flip(Connector.connect(Address.unspecified))).toMatchObject({ _tag: "InvalidAddress", field: "family" })
+      expect(yield* Effect.flip(Connector.connect(Address.unix("/x"), { local: { port: 1 } })))
+        .toMatchObject({ _tag: "InvalidAddress", field: "option" })
+      expect(yield* Effect.flip(Connector.connect(pg, { local: { port: 65536 } })))
+        .toMatchObject({ _tag: "InvalidAddress", field: "port", reason: "must be a whole number from 0 to 65535, got 65536" })
+      expect(yield* ScriptedConnector.events).toEqual([])
+    }).pipe(Effect.provide(ScriptedConnector.layer({}))))
+
+  it.scoped("counts attempts by outcome", () =>
+    Effect.gen(function*() {
+      const refused = Metric.tagged(Metric.tagged(Connector.attempts, "outcome", "ConnectionRefused"), "address", "tcp://127.0.0.1:7")
+      const ok = Metric.tagged(Metric.tagged(Connector.attempts, "outcome", "ok"), "address", "tcp://127.0.0.1:7")
+      const before = [(yield* Metric.value(refused)).count, (yield* Metric.value(ok)).count]
+      const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 7)).pipe(
+        Policy.retryTransient(Schedule.spaced("1 millis")),
+        Effect.fork
+      )
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.join(fiber)
+      expect([(yield* Metric.value(refused)).count, (yield* Metric.value(ok)).count])
+        .toEqual([before[0]! + 2, before[1]! + 1])
+      expect(Exit.isSuccess(yield* Effect.exit(Effect.void))).toBe(true)
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
+    }))))
+})
