@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Socket } from "@effect/platform/Socket"
-import type { Effect, Scope } from "effect"
+import type { Effect } from "effect"
 import type { Socket as NetSocket } from "node:net"
 import type * as Address from "./Address.js"
 
@@ -26,5 +26,5 @@ export interface Connection {
    */
   readonly toNodeSocket: () => NetSocket
   /** An `@effect/platform` `Socket` over the same `net.Socket`. */
-  readonly toSocket: () => Effect.Effect<Socket, never, Scope.Scope>
+  readonly toSocket: () => Effect.Effect<Socket>
 }

@@ -1,0 +1,112 @@
+/**
+ * The raw API: one syscall per function on an fd the caller manages, every errno as its tagged
+ * error (kind `raw`: the state errors EISCONN, EALREADY, EINPROGRESS, EBADF, ENOTSOCK, EFAULT
+ * included). For tests and for callers who need the state machine itself; services should use
+ * `Connector`.
+ *
+ * @since 0.1.0
+ */
+import { Address, type ConnectError, Errno } from "@effect-connect/core"
+import { Effect, type Scope } from "effect"
+import { binding } from "./internal/binding.js"
+import * as fd from "./internal/fd.js"
+import { fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = "inet" | "inet6" | "unix"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Type = "stream" | "datagram"
+
+const c = binding.constants
+const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
+
+/**
+ * socket(2), non-blocking and close-on-exec, closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const socket = (family: Family, type: Type): Effect.Effect<number, ConnectError.ErrnoError, Scope.Scope> =>
+  Effect.map(
+    fd.open(
+      binding,
+      family === "inet" ? c.AF_INET : family === "inet6" ? c.AF_INET6 : c.AF_UNIX,
+      type === "stream" ? c.SOCK_STREAM : c.SOCK_DGRAM,
+      context("")
+    ),
+    (s) => s.fd
+  )
+
+/**
+ * connect(2), once: EINPROGRESS is the `InProgress` error here (poll with `writable`, then read
+ * `pendingError`).
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const connect = (
+  s: number,
+  address: Address.Tcp | Address.Unix | Address.Unspecified
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
+  Effect.flatMap(toSockAddr(address), (sa) => fd.check(binding.connect(s, sa), "connect", context(Address.format(address))))
+
+/**
+ * bind(2).
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const bind = (
+  s: number,
+  address: Address.Tcp | Address.Unix
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
+  Effect.flatMap(toSockAddr(address, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(address))))
+
+/**
+ * Waits on the main loop until the socket is writable (a connect finished, either way).
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError> =>
+  Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context("")))
+
+/**
+ * getsockopt(SO_ERROR): the pending error as its tagged error, or nothing when there is none.
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const pendingError = (s: number, address: Address.Address): Effect.Effect<void, ConnectError.ErrnoError> => {
+  const rc = binding.getsockoptInt(s, c.SOL_SOCKET, c.SO_ERROR)
+  return fd.check(rc > 0 ? -rc : rc, rc > 0 ? "connect" : "getsockopt", context(Address.format(address)))
+}
+
+/**
+ * getsockname(2).
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> => {
+  const sa = binding.getsockname(s)
+  return typeof sa === "number" ? fd.check(sa, "getsockname", context("")).pipe(Effect.as(Address.unspecified)) : Effect.succeed(fromSockAddr(sa))
+}
+
+/**
+ * getpeername(2).
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> => {
+  const sa = binding.getpeername(s)
+  return typeof sa === "number" ? fd.check(sa, "getpeername", context("")).pipe(Effect.as(Address.unspecified)) : Effect.succeed(fromSockAddr(sa))
+}

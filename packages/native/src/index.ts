@@ -1,0 +1,24 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * `NativeConnector.layer`: core's `Connector` on the native addon.
+ *
+ * @since 0.1.0
+ */
+export * as NativeConnector from "./NativeConnector.js"
+
+/**
+ * The default `Resolver`, on `node:dns`.
+ *
+ * @since 0.1.0
+ */
+export * as NodeResolver from "./NodeResolver.js"
+
+/**
+ * One syscall per function, every errno as its tagged error.
+ *
+ * @since 0.1.0
+ */
+export * as Raw from "./Raw.js"

@@ -1,0 +1,77 @@
+// Address (core) <-> SockAddr (the binding's view of a struct sockaddr).
+import { Address, ConnectError, Errno } from "@effect-connect/core"
+import { Effect } from "effect"
+import { networkInterfaces } from "node:os"
+import { binding, type SockAddr } from "./binding.js"
+
+const { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, SUN_PATH_MAX } = binding.constants
+
+// A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index.
+const scopeIdOf = (zone: string): number | undefined => {
+  if (/^\d+$/.test(zone)) return Number(zone)
+  return networkInterfaces()[zone]?.find((i) => i.family === "IPv6")?.scopeid
+}
+
+/**
+ * The sockaddr for an address that needs no resolving. A unix path longer than sun_path (the
+ * terminator included) is `NameTooLong` with the limit, before any syscall.
+ */
+export const toSockAddr = (
+  address: Address.Tcp | Address.Unix | Address.Unspecified,
+  syscall: ConnectError.Syscall = "connect"
+): Effect.Effect<SockAddr, ConnectError.InvalidAddress | ConnectError.NameTooLong> => {
+  const input = Address.format(address)
+  switch (address._tag) {
+    case "Tcp": {
+      const version = Address.ipVersion(address)
+      if (version === 4) return Effect.succeed({ family: AF_INET, address: address.host, port: address.port })
+      if (version === undefined) {
+        return Effect.fail(new ConnectError.InvalidAddress({ input, field: "host", reason: "is a name: resolve it first" }))
+      }
+      const [host, zone] = address.host.split("%") as [string, string | undefined]
+      const scopeId = zone === undefined ? 0 : scopeIdOf(zone)
+      return scopeId === undefined
+        ? Effect.fail(new ConnectError.InvalidAddress({ input, field: "host", reason: `has an unknown zone: ${zone}` }))
+        : Effect.succeed({ family: AF_INET6, address: host, port: address.port, scopeId })
+    }
+    case "UnixPath": {
+      const bytes = Buffer.from(address.path, "utf8")
+      if (bytes.length + 1 > SUN_PATH_MAX) {
+        return Effect.fail(
+          new ConnectError.NameTooLong({
+            errno: "ENAMETOOLONG",
+            code: Errno.codeOf("ENAMETOOLONG", Errno.currentPlatform),
+            syscall,
+            address: input,
+            transient: false,
+            limit: SUN_PATH_MAX
+          })
+        )
+      }
+      return Effect.succeed({ family: AF_UNIX, address: bytes, port: 0 })
+    }
+    case "Abstract":
+      return Effect.succeed({ family: AF_UNIX, address: Buffer.concat([Buffer.of(0), Buffer.from(address.name, "utf8")]), port: 0 })
+    case "Unspecified":
+      return Effect.succeed({ family: AF_UNSPEC, address: "", port: 0 })
+  }
+}
+
+/** The address a sockaddr from getsockname/getpeername/recvfrom stands for. */
+export const fromSockAddr = (sa: SockAddr): Address.Tcp | Address.Unix | Address.Unspecified => {
+  if (sa.family === AF_INET) return Address.tcp(sa.address as string, sa.port)
+  if (sa.family === AF_INET6) {
+    return Address.tcp(sa.scopeId ? `${sa.address as string}%${sa.scopeId}` : (sa.address as string), sa.port)
+  }
+  if (sa.family === AF_UNIX) {
+    const bytes = Buffer.from(sa.address as Uint8Array)
+    return bytes[0] === 0 && bytes.length > 0
+      ? Address.abstract(bytes.subarray(1).toString("utf8"))
+      : Address.unix(bytes.toString("utf8"))
+  }
+  return Address.unspecified
+}
+
+/** The socket(2) domain for an address. */
+export const domainOf = (address: Address.Tcp | Address.Unix): number =>
+  address._tag === "Tcp" ? (Address.ipVersion(address) === 6 ? AF_INET6 : AF_INET) : AF_UNIX

@@ -1,0 +1,107 @@
+import { Address, Connector, Policy } from "@effect-connect/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Schedule } from "effect"
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NativeConnector } from "@effect-connect/native"
+
+const fdCount = () => readdirSync("/proc/self/fd").length
+
+const listening = (at: number | string = 0) =>
+  Effect.acquireRelease(
+    Effect.async<Server>((resume) => {
+      const server = createServer((s) => s.pipe(s))
+      server.listen(at, () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.sync(() => server.close())
+  )
+
+// A port that was free a moment ago: nothing listens there.
+const closedPort = Effect.map(
+  Effect.scoped(Effect.map(listening(), (s) => (s.address() as { port: number }).port)),
+  (port) => port
+)
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-native-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+describe("NativeConnector over the real kernel", () => {
+  it.scoped("connects over TCP and hands the fd to a net.Socket that echoes", () =>
+    Effect.gen(function*() {
+      const server = yield* listening()
+      const port = (server.address() as { port: number }).port
+      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port), { noDelay: true, keepAlive: true })
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+      expect(connection.local._tag).toBe("Tcp")
+      expect(connection.fd).toBeGreaterThan(2)
+      const socket = connection.toNodeSocket()
+      expect(connection.toNodeSocket()).toBe(socket)
+      const echoed = yield* Effect.async<string>((resume) => {
+        socket.once("data", (d) => resume(Effect.succeed(d.toString())))
+        socket.write("ping")
+      })
+      expect(echoed).toBe("ping")
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scoped("ECONNREFUSED comes out as ConnectionRefused with its fields", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const error = yield* Effect.flip(Connector.connect(Address.tcp("127.0.0.1", port)))
+      expect(error).toMatchObject({
+        _tag: "ConnectionRefused", errno: "ECONNREFUSED", code: 111, syscall: "connect",
+        address: `tcp://127.0.0.1:${port}`, transient: true
+      })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scoped("unix: connects; a missing file is NotFound; a regular file is ConnectionRefused; a long path is NameTooLong", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "s.sock")
+      yield* listening(path)
+      const connection = yield* Connector.connect(Address.unix(path))
+      expect(connection.remote).toEqual(Address.unix(path))
+      expect(yield* Effect.flip(Connector.connect(Address.unix(join(dir, "none.sock")))))
+        .toMatchObject({ _tag: "NotFound", errno: "ENOENT", code: 2, syscall: "connect" })
+      writeFileSync(join(dir, "file"), "")
+      expect(yield* Effect.flip(Connector.connect(Address.unix(join(dir, "file")))))
+        .toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
+      expect(yield* Effect.flip(Connector.connect(Address.unix(join(dir, "x".repeat(120))))))
+        .toMatchObject({ _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, transient: false })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scopedLive("a retried connect to a port that comes up later succeeds; the failed attempts' fds are closed", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const before = fdCount()
+      const fiber = yield* Effect.fork(
+        Effect.scoped(Effect.map(
+          Connector.connect(Address.tcp("127.0.0.1", port)).pipe(Policy.retryTransient(Schedule.spaced("20 millis"))),
+          (c) => c.remote
+        ))
+      )
+      yield* Effect.sleep("150 millis")
+      expect(fdCount()).toBeLessThanOrEqual(before + 1)
+      yield* listening(port)
+      expect(yield* Fiber.join(fiber)).toEqual(Address.tcp("127.0.0.1", port))
+    }).pipe(Effect.provide(NativeConnector.layer)), 10_000)
+
+  it.live("1000 connects, some interrupted mid-flight, leave the fd count unchanged", () =>
+    Effect.gen(function*() {
+      const server = yield* listening()
+      const port = (server.address() as { port: number }).port
+      const before = fdCount()
+      for (let i = 0; i < 1000; i++) {
+        const exit = yield* Effect.exit(Effect.scoped(Connector.connect(Address.tcp("127.0.0.1", port))).pipe(
+          i % 3 === 0 ? Effect.timeout("0 millis") : (e) => e
+        ))
+        if (i % 3 !== 0) expect(Exit.isSuccess(exit)).toBe(true)
+      }
+      // the server side closes its accepted sockets when it reads the FIN: give it a moment
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => fdCount() <= before, times: 100 }))
+      expect(fdCount()).toBeLessThanOrEqual(before)
+    }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer)), 30_000)
+})
