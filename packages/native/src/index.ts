@@ -22,3 +22,10 @@ export * as NodeResolver from "./NodeResolver.js"
  * @since 0.1.0
  */
 export * as Raw from "./Raw.js"
+
+/**
+ * Datagram sockets: associate, re-associate, dissolve.
+ *
+ * @since 0.1.0
+ */
+export * as Datagram from "./Datagram.js"

@@ -1,0 +1,123 @@
+/**
+ * Datagram sockets with the seed manual page's semantics: `connect` associates the socket with
+ * a peer (datagrams go there, and only the peer's are received), `connect` again changes the
+ * peer, and `connect(Address.unspecified)` (AF_UNSPEC) dissolves the association.
+ *
+ * @since 0.1.0
+ */
+import { Address, type ConnectError, Errno } from "@effect-connect/core"
+import { Effect, type Scope, Stream } from "effect"
+import { binding } from "./internal/binding.js"
+import * as fd from "./internal/fd.js"
+import { fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = "udp4" | "udp6" | "unix"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Message {
+  readonly data: Uint8Array
+  readonly from: Address.Address
+}
+
+/**
+ * What a datagram operation fails with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Error = ConnectError.DatagramError | ConnectError.InvalidAddress
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Datagram {
+  readonly fd: number
+  /** connect(2): associate, re-associate, or (to `Address.unspecified`) dissolve. */
+  readonly connect: (peer: Address.Tcp | Address.Unix | Address.Unspecified) => Effect.Effect<void, Error>
+  /** send(2) to the peer; `DestinationRequired` when there is none. */
+  readonly send: (data: Uint8Array) => Effect.Effect<number, Error>
+  /** The datagrams received, waiting on the main loop between them. */
+  readonly receive: Stream.Stream<Message, Error>
+  /** getpeername(2); `NotConnected` when there is no association. */
+  readonly peer: Effect.Effect<Address.Address, Error>
+  /** getsockname(2). */
+  readonly local: Effect.Effect<Address.Address, Error>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** SO_BROADCAST: without it, a connect to a broadcast address is `PermissionDenied { reason: "broadcast" }`. */
+  readonly broadcast?: boolean
+  /** bind(2) first: a unix datagram socket needs a name to receive replies. */
+  readonly local?: Address.Tcp | Address.Unix
+  /** The largest datagram `receive` reads whole. Default 65536. */
+  readonly maxBytes?: number
+}
+
+const c = binding.constants
+
+/**
+ * A datagram socket, closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = (address: string): fd.Context<"datagram"> => ({
+      kind: "datagram",
+      address,
+      platform: Errno.currentPlatform,
+      localChosen: options.local !== undefined
+    })
+    const domain = family === "udp4" ? c.AF_INET : family === "udp6" ? c.AF_INET6 : c.AF_UNIX
+    const socket = yield* fd.open(binding, domain, c.SOCK_DGRAM, context(""))
+    const s = socket.fd
+    if (options.broadcast) yield* fd.check(binding.setsockoptInt(s, c.SOL_SOCKET, c.SO_BROADCAST, 1), "setsockopt", context(""))
+    if (options.local !== undefined) {
+      const local = options.local
+      yield* Effect.flatMap(toSockAddr(local, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(local))))
+    }
+    let peer = ""
+    const address = (sa: ReturnType<typeof binding.getsockname>, syscall: ConnectError.Syscall) =>
+      typeof sa === "number" ? Effect.flatMap(fd.check(sa, syscall, context(peer)), () => Effect.never) : Effect.succeed(fromSockAddr(sa))
+    const retryWhenBusy = <A>(events: number, attempt: () => A | number): Effect.Effect<A, Error> =>
+      Effect.suspend(() => {
+        const result = attempt()
+        if (result === -Errno.codeOf("EAGAIN", Errno.currentPlatform)) {
+          return Effect.zipRight(fd.ready(binding, s, events, context(peer)), retryWhenBusy(events, attempt))
+        }
+        return typeof result === "number" && result < 0
+          ? fd.check(result, events === c.POLL_READABLE ? "recv" : "send", context(peer)) as Effect.Effect<never, Error>
+          : Effect.succeed(result as A)
+      })
+    const maxBytes = options.maxBytes ?? 65536
+    return {
+      fd: s,
+      connect: (to) =>
+        Effect.flatMap(toSockAddr(to), (sa) => {
+          peer = to._tag === "Unspecified" ? "" : Address.format(to)
+          return Effect.asVoid(fd.check(binding.connect(s, sa), "connect", context(Address.format(to))))
+        }),
+      send: (data) => retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)),
+      receive: Stream.repeatEffect(
+        Effect.map(retryWhenBusy(c.POLL_READABLE, () => binding.recvfrom(s, maxBytes)), (r) => ({
+          data: r.data,
+          from: fromSockAddr(r.from)
+        }))
+      ),
+      peer: Effect.suspend(() => address(binding.getpeername(s), "getpeername")),
+      local: Effect.suspend(() => address(binding.getsockname(s), "getsockname"))
+    } satisfies Datagram
+  })
