@@ -48,12 +48,7 @@ const bindLocal = (sys: Binding, s: number, address: Address.Tcp, local: NonNull
   return Effect.flatMap(toSockAddr(at, "bind"), (sa) => fd.check(sys.bind(s, sa), "bind", context))
 }
 
-/**
- * Reads the connected socket's two ends.
- *
- * @since 0.1.0
- * @category internals
- */
+// getsockname/getpeername after the connect; an unnamed unix client end reads as unix("").
 const endpoints = (sys: Binding, s: number) => {
   const local = sys.getsockname(s)
   const remote = sys.getpeername(s)
