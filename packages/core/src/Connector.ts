@@ -99,7 +99,8 @@ export const connect = <A extends Address.Address>(
   Effect.flatMap(Connector, (connector) => connector.connect(address, options))
 
 /**
- * Attempts by outcome (`ok` or the error's tag), tagged with the address.
+ * Attempts by outcome (`ok` or the error's tag). Not tagged by address: addresses are unbounded,
+ * and the span and log annotations carry them.
  *
  * @since 0.1.0
  * @category metrics
@@ -107,6 +108,17 @@ export const connect = <A extends Address.Address>(
 export const attempts = Metric.counter("effect_connect_attempts_total", {
   description: "connect attempts, tagged by outcome: ok or the error's tag"
 })
+
+// One tagged counter per outcome, made once: tagging on every attempt hashes a new metric key.
+const counters = new Map<string, Metric.Metric.Counter<number>>()
+const countOutcome = (outcome: string) => {
+  let counter = counters.get(outcome)
+  if (counter === undefined) {
+    counter = Metric.tagged(attempts, "outcome", outcome)
+    counters.set(outcome, counter)
+  }
+  return Metric.increment(counter)
+}
 
 const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) =>
   Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) => {
@@ -116,12 +128,12 @@ const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError
         onFailure: (e) =>
           Effect.zipRight(
             Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-            Metric.increment(Metric.tagged(Metric.tagged(attempts, "outcome", e._tag), "address", where))
+            countOutcome(e._tag)
           ).pipe(Effect.zipRight(Effect.logDebug(`connect failed: ${e.message}`))),
         onSuccess: (c) =>
           Effect.zipRight(
             Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) }),
-            Metric.increment(Metric.tagged(Metric.tagged(attempts, "outcome", "ok"), "address", where))
+            countOutcome("ok")
           )
       }),
       Effect.withSpan("effect-connect.connect", { attributes: { "connect.address": where, "connect.attempt": attempt } }),
