@@ -1,0 +1,46 @@
+// Errnos that need a particular kernel state, produced for real over loopback.
+import { Address, Connector } from "@effect-connect/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { NativeConnector, Raw } from "@effect-connect/native"
+import { binding } from "../src/internal/binding.js"
+
+// A listener that never accepts, with the smallest backlog: once it holds a connection or two,
+// the kernel drops further SYNs.
+const stuckListener = Effect.gen(function*() {
+  const fd = yield* Raw.socket("inet", "stream")
+  yield* Raw.bind(fd, Address.tcp("127.0.0.1", 0))
+  expect(binding.listen(fd, 0)).toBe(0)
+  const local = yield* Raw.localAddress(fd)
+  return (local as Address.Tcp).port
+})
+
+describe("kernel states", () => {
+  it.scopedLive("two SO_REUSEADDR sockets on one local address and port to one destination: AddressNotAvailable, permanent", () =>
+    Effect.gen(function*() {
+      const port = yield* stuckListener
+      // below the ephemeral range, so no other connect holds it
+      const local = { host: "127.0.0.1", port: 20000 + (process.pid % 10000) }
+      const first = yield* Connector.connect(Address.tcp("127.0.0.1", port), { reuseAddress: true, local })
+      expect(first.local).toEqual(Address.tcp("127.0.0.1", local.port))
+      const error = yield* Effect.flip(Connector.connect(Address.tcp("127.0.0.1", port), { reuseAddress: true, local }))
+      expect(error).toMatchObject({
+        _tag: "AddressNotAvailable", errno: "EADDRNOTAVAIL", code: 99, syscall: "connect",
+        address: `tcp://127.0.0.1:${port}`, transient: false
+      })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scopedLive("SYNs dropped by a full backlog: the kernel's ETIMEDOUT with TCP_SYNCNT=1, and our deadline", () =>
+    Effect.gen(function*() {
+      const port = yield* stuckListener
+      const to = Address.tcp("127.0.0.1", port)
+      // fill the accept queue (backlog 0 holds one; a second is kept in SYN state)
+      for (let i = 0; i < 2; i++) yield* Effect.either(Connector.connect(to, { timeout: "300 millis" }))
+      const deadline = yield* Effect.flip(Connector.connect(to, { timeout: "200 millis" }))
+      expect(deadline).toMatchObject({ _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", address: `tcp://127.0.0.1:${port}` })
+      const kernel = yield* Effect.flip(Connector.connect(to, { linux: { synRetries: 1 }, timeout: "10 seconds" }))
+      expect(kernel).toMatchObject({
+        _tag: "TimedOut", errno: "ETIMEDOUT", code: 110, syscall: "connect", source: "kernel", transient: true
+      })
+    }).pipe(Effect.provide(NativeConnector.layer)), 20_000)
+})
