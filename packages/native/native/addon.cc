@@ -216,30 +216,27 @@ Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
   return Num(info.Env(), r < 0 ? r : value);
 }
 
-// bind(2). Returns 0 or -errno (also the address conversion errors of ReadSockAddr).
-// Does not handle: unlinking a stale unix socket file first (that is the caller's decision).
-Napi::Value Bind(const Napi::CallbackInfo& info) {
+// The shape bind and connect share: (fd, address) -> the call's result, or the address
+// conversion error, without a system call.
+template <int (*Call)(int, const sys::SockAddr&)>
+Napi::Value FdAndAddress(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
   sys::SockAddr addr;
   int r = ReadSockAddr(info.Env(), info[1], &addr);
   if (r == kThrown) return info.Env().Undefined();
   if (r < 0) return Num(info.Env(), r);
-  return Num(info.Env(), sys::Bind(fd, addr));
+  return Num(info.Env(), Call(fd, addr));
 }
+
+// bind(2). Returns 0 or -errno (also the address conversion errors of ReadSockAddr).
+// Does not handle: unlinking a stale unix socket file first (that is the caller's decision).
+Napi::Value Bind(const Napi::CallbackInfo& info) { return FdAndAddress<sys::Bind>(info); }
 
 // connect(2): exactly one call. Returns 0, or -errno as the kernel said it: -EINPROGRESS for a
 // connection under way on the non-blocking socket, -EINTR, -EALREADY, -EISCONN, ... Does not
 // handle: waiting (poll for writable, then getsockopt(SO_ERROR)), or retrying after EINTR.
-Napi::Value Connect(const Napi::CallbackInfo& info) {
-  int fd;
-  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
-  sys::SockAddr addr;
-  int r = ReadSockAddr(info.Env(), info[1], &addr);
-  if (r == kThrown) return info.Env().Undefined();
-  if (r < 0) return Num(info.Env(), r);
-  return Num(info.Env(), sys::Connect(fd, addr));
-}
+Napi::Value Connect(const Napi::CallbackInfo& info) { return FdAndAddress<sys::Connect>(info); }
 
 // listen(2). Returns 0 or -errno. Does not handle: accept(2) (there is none in this addon).
 Napi::Value Listen(const Napi::CallbackInfo& info) {

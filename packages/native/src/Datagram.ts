@@ -90,8 +90,6 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
       yield* Effect.flatMap(toSockAddr(local, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(local))))
     }
     let peer = ""
-    const address = (sa: ReturnType<typeof binding.getsockname>, syscall: ConnectError.Syscall) =>
-      typeof sa === "number" ? Effect.flatMap(fd.check(sa, syscall, context(peer)), () => Effect.never) : Effect.succeed(fromSockAddr(sa))
     const retryWhenBusy = <A>(events: number, attempt: () => A | number): Effect.Effect<A, Error> =>
       Effect.suspend(() => {
         const result = attempt()
@@ -117,7 +115,7 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
           from: fromSockAddr(r.from)
         }))
       ),
-      peer: Effect.suspend(() => address(binding.getpeername(s), "getpeername")),
-      local: Effect.suspend(() => address(binding.getsockname(s), "getsockname"))
+      peer: Effect.suspend(() => fd.endpoint(binding.getpeername(s), "getpeername", context(peer))),
+      local: Effect.suspend(() => fd.endpoint(binding.getsockname(s), "getsockname", context(peer)))
     } satisfies Datagram
   })

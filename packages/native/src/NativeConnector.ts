@@ -82,8 +82,7 @@ export const dial = (sys: Binding): Connector.Dial => (address, options) =>
     if (rc === -EINPROGRESS || rc === -EINTR) {
       // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
       yield* fd.ready(sys, socket.fd, sys.constants.POLL_WRITABLE, context)
-      const pending = sys.getsockoptInt(socket.fd, sys.constants.SOL_SOCKET, sys.constants.SO_ERROR)
-      yield* fd.check(pending > 0 ? -pending : pending, pending > 0 ? "connect" : "getsockopt", context)
+      yield* fd.pendingError(sys, socket.fd, context)
     } else {
       yield* fd.check(rc, "connect", context)
     }

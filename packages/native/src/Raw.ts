@@ -10,7 +10,7 @@ import { Address, type ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
 import { binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
-import { fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
+import { toSockAddr } from "./internal/sockaddr.js"
 
 /**
  * @since 0.1.0
@@ -84,10 +84,8 @@ export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError
  * @since 0.1.0
  * @category syscalls
  */
-export const pendingError = (s: number, address: Address.Address): Effect.Effect<void, ConnectError.ErrnoError> => {
-  const rc = binding.getsockoptInt(s, c.SOL_SOCKET, c.SO_ERROR)
-  return fd.check(rc > 0 ? -rc : rc, rc > 0 ? "connect" : "getsockopt", context(Address.format(address)))
-}
+export const pendingError = (s: number, address: Address.Address): Effect.Effect<void, ConnectError.ErrnoError> =>
+  Effect.asVoid(fd.pendingError(binding, s, context(Address.format(address))))
 
 /**
  * getsockname(2).
@@ -95,10 +93,8 @@ export const pendingError = (s: number, address: Address.Address): Effect.Effect
  * @since 0.1.0
  * @category syscalls
  */
-export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> => {
-  const sa = binding.getsockname(s)
-  return typeof sa === "number" ? fd.check(sa, "getsockname", context("")).pipe(Effect.as(Address.unspecified)) : Effect.succeed(fromSockAddr(sa))
-}
+export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> =>
+  Effect.suspend(() => fd.endpoint(binding.getsockname(s), "getsockname", context("")))
 
 /**
  * getpeername(2).
@@ -106,7 +102,5 @@ export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectE
  * @since 0.1.0
  * @category syscalls
  */
-export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> => {
-  const sa = binding.getpeername(s)
-  return typeof sa === "number" ? fd.check(sa, "getpeername", context("")).pipe(Effect.as(Address.unspecified)) : Effect.succeed(fromSockAddr(sa))
-}
+export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> =>
+  Effect.suspend(() => fd.endpoint(binding.getpeername(s), "getpeername", context("")))

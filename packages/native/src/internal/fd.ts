@@ -1,9 +1,10 @@
 // The one place that owns file descriptors: open, check a syscall's result, wait for readiness,
 // and close exactly once, whoever (we or a net.Socket that adopted the fd) holds it by then.
-import { ConnectError, Errno } from "@effect-connect/core"
+import { type Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect } from "effect"
 import { Socket as NetSocket } from "node:net"
-import type { Binding } from "./binding.js"
+import type { Binding, SockAddr } from "./binding.js"
+import { fromSockAddr } from "./sockaddr.js"
 
 export type Context<K extends Errno.Kind | "raw"> = Omit<ConnectError.ErrnoContext<K>, "syscall">
 
@@ -62,3 +63,20 @@ export const ready = <K extends Errno.Kind | "raw">(sys: Binding, fd: number, ev
     }
     return Effect.sync(() => handle.cancel())
   })
+
+/**
+ * getsockopt(SO_ERROR) after a connect finished: the connect's own errno as its error (the
+ * syscall is `connect`), or a failed getsockopt as itself.
+ */
+export const pendingError = <K extends Errno.Kind | "raw">(sys: Binding, s: number, context: Context<K>) => {
+  const rc = sys.getsockoptInt(s, sys.constants.SOL_SOCKET, sys.constants.SO_ERROR)
+  return rc > 0 ? check(-rc, "connect", context) : check(rc, "getsockopt", context)
+}
+
+/** getsockname/getpeername's answer as an address, or its errno as the tagged error. */
+export const endpoint = <K extends Errno.Kind | "raw">(
+  sa: SockAddr | number,
+  syscall: "getsockname" | "getpeername",
+  context: Context<K>
+): Effect.Effect<Address.Address, ConnectError.ErrorForKind<K>> =>
+  typeof sa === "number" ? Effect.fail(errnoError(sa, syscall, context)) : Effect.succeed(fromSockAddr(sa))
