@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, type Duration, Effect, ExecutionStrategy, Exit, FiberRef, Metric, Scope } from "effect"
+import { Array as Arr, Context, type Duration, Effect, FiberRef, Metric, type Scope } from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -65,7 +65,9 @@ export type ErrorFor<A extends Address.Address> = A extends Address.Tcp
   : InvalidAddress
 
 /**
- * One connect to one dialable address, by a platform: it owns its fd in the given scope.
+ * One connect to one dialable address, by a platform. A `Dial` releases what it acquired as soon
+ * as it fails or is interrupted, and adds the release of a connection it returns to the scope:
+ * a failed attempt never holds its fd until the end of a long retry loop.
  *
  * @since 0.1.0
  * @category models
@@ -120,34 +122,30 @@ const countOutcome = (outcome: string) => {
   return Metric.increment(counter)
 }
 
+// The tracer every runtime has unless one is provided: its spans reach no one.
+const nativeTracer = Effect.runSync(Effect.tracer)
+
 const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) =>
   Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) => {
-    const where = Address.format(address)
-    return effect.pipe(
-      Effect.tapBoth({
-        onFailure: (e) =>
-          Effect.zipRight(
-            Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-            countOutcome(e._tag)
-          ).pipe(Effect.zipRight(Effect.logDebug(`connect failed: ${e.message}`))),
-        onSuccess: (c) =>
-          Effect.zipRight(
-            Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) }),
-            countOutcome("ok")
-          )
-      }),
-      Effect.withSpan("effect-connect.connect", { attributes: { "connect.address": where, "connect.attempt": attempt } }),
-      Effect.annotateLogs({ address: where, attempt })
+    const counted = Effect.tapBoth(effect, {
+      onFailure: (e) =>
+        Effect.zipRight(
+          countOutcome(e._tag),
+          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt })
+        ),
+      onSuccess: () => countOutcome("ok")
+    })
+    // A span costs a third of a loopback connect: made only when a tracer will receive it.
+    return Effect.tracerWith((tracer) =>
+      tracer === nativeTracer ? counted : Effect.tapBoth(counted, {
+        onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
+        onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+      }).pipe(Effect.withSpan("effect-connect.connect", {
+        attributes: { "connect.address": Address.format(address), "connect.attempt": attempt },
+        captureStackTrace: false
+      }))
     )
   })
-
-// Runs `effect` in a scope of its own, closed at once when it fails or is interrupted, and kept
-// (until the caller's scope closes) when it succeeds: a failed or timed-out attempt never holds
-// its fd until the end of a long retry loop.
-const attemptScoped = <A, E, R>(effect: Effect.Effect<A, E, R | Scope.Scope>): Effect.Effect<A, E, R | Scope.Scope> =>
-  Effect.flatMap(Effect.scope, (parent) =>
-    Effect.flatMap(Scope.fork(parent, ExecutionStrategy.sequential), (child) =>
-      Effect.onExit(Scope.extend(effect, child), (exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(child, exit)))))
 
 const checkOptions = (address: Address.Address, options: ConnectOptions): Effect.Effect<void, InvalidAddress> => {
   const input = Address.format(address)
@@ -172,12 +170,10 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
   Effect.map(Resolver, (resolver) => {
     const attempt = (address: Dialable, options: ConnectOptions) => {
       const once = observed(address, dial(address, options))
-      return attemptScoped(
-        options.timeout === undefined ? once : Effect.timeoutFail(once, {
-          duration: options.timeout,
-          onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
-        })
-      )
+      return options.timeout === undefined ? once : Effect.timeoutFail(once, {
+        duration: options.timeout,
+        onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
+      })
     }
     const connect = (address: Address.Address, options: ConnectOptions = {}) =>
       Effect.gen(function*() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Schedule, TestClock } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Schedule, TestClock, Tracer } from "effect"
 import { Address, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
 
 const pg = Address.tcp("127.0.0.1", 5432)
@@ -277,4 +277,34 @@ describe("input and observability", () => {
     }).pipe(Effect.provide(ScriptedConnector.layer({
       "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
     }))))
+
+  it.scoped("a span per attempt, with its address, attempt and outcome, when a tracer is installed", () => {
+    const native = Effect.runSync(Effect.tracer)
+    const spans: Array<Tracer.Span> = []
+    const recording = Tracer.make({
+      span: (...args) => {
+        const span = native.span(...args)
+        spans.push(span)
+        return span
+      },
+      context: (f) => f()
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 7)).pipe(
+        Policy.retryTransient(Schedule.spaced("1 millis")),
+        Effect.withTracer(recording),
+        Effect.fork
+      )
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.join(fiber)
+      expect(spans.filter((s) => s.name === "effect-connect.connect").map((s) => Object.fromEntries(s.attributes)))
+        .toEqual([
+          { "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 1, "connect.outcome": "ConnectionRefused", "connect.errno": "ECONNREFUSED" },
+          { "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 2, "connect.outcome": "ok", "connect.local": "tcp://127.0.0.1:40001" }
+        ])
+      expect(spans.every((s) => s.status._tag === "Ended")).toBe(true)
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
+    })))
+  })
 })

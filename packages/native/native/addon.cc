@@ -15,6 +15,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 
 #include "addon.h"
@@ -216,6 +217,25 @@ Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
   return Num(info.Env(), r < 0 ? r : value);
 }
 
+// poll(2) with a zero timeout: the readiness bits (POLL_READABLE / POLL_WRITABLE, plus
+// POLL_ERROR for POLLERR or POLLHUP) set now, 0 for none, or -errno. A connect to loopback has
+// usually finished by the time connect(2) returns EINPROGRESS: this asks without a loop turn.
+// Does not handle: waiting (see poll, the libuv one-shot), POLLNVAL (a closed fd: -EBADF).
+Napi::Value PollNow(const Napi::CallbackInfo& info) {
+  int fd, events;
+  if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, "events", &events)) return info.Env().Undefined();
+  if (events == 0 || (events & ~(kPollReadable | kPollWritable)) != 0) return Num(info.Env(), -EINVAL);
+  short revents = 0;
+  int r = sys::PollNow(fd, static_cast<short>(((events & kPollReadable) ? POLLIN : 0) |
+                                              ((events & kPollWritable) ? POLLOUT : 0)),
+                       &revents);
+  if (r < 0) return Num(info.Env(), r);
+  if (revents & POLLNVAL) return Num(info.Env(), -EBADF);
+  int ready = ((revents & POLLIN) ? kPollReadable : 0) | ((revents & POLLOUT) ? kPollWritable : 0) |
+              ((revents & (POLLERR | POLLHUP)) ? kPollError : 0);
+  return Num(info.Env(), ready);
+}
+
 // The shape bind and connect share: (fd, address) -> the call's result, or the address
 // conversion error, without a system call.
 template <int (*Call)(int, const sys::SockAddr&)>
@@ -404,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("send", Napi::Function::New<Send>(env, "send"));
   exports.Set("sendto", Napi::Function::New<SendTo>(env, "sendto"));
   exports.Set("recvfrom", Napi::Function::New<RecvFrom>(env, "recvfrom"));
+  exports.Set("pollNow", Napi::Function::New<PollNow>(env, "pollNow"));
   exports.Set("poll", Napi::Function::New<Poll>(env, "poll"));
   InitPoll(env, exports, data);
   return exports;

@@ -63,6 +63,10 @@ int Close(int fd);
 // getsockname(2) / getpeername(2) into `out`.
 int GetSockName(int fd, SockAddr* out);
 int GetPeerName(int fd, SockAddr* out);
+// poll(2) on one fd with a zero timeout: never waits. Returns 0 and the kernel's revents
+// (POLLIN/POLLOUT/POLLERR/POLLHUP) in *revents, or -errno. Not handled: waiting (that is the
+// libuv poll's job, in poll.cc).
+int PollNow(int fd, short events, short* revents);
 // send(2) / sendto(2) with MSG_DONTWAIT and MSG_NOSIGNAL: the number of bytes queued.
 ssize_t Send(int fd, const void* data, size_t len);
 ssize_t SendTo(int fd, const void* data, size_t len, const SockAddr& addr);

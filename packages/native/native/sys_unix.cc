@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -145,6 +146,15 @@ int Bind(int fd, const SockAddr& addr) {
 int Connect(int fd, const SockAddr& addr) {
   return connect(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == 0 ? 0
                                                                                        : Fail();
+}
+
+// poll(2), timeout 0. Not handled: EINTR (cannot happen without a wait; the caller sees it).
+int PollNow(int fd, short events, short* revents) {
+  pollfd p = {fd, events, 0};
+  int r = poll(&p, 1, 0);
+  if (r < 0) return Fail();
+  *revents = p.revents;
+  return 0;
 }
 
 // listen(2). Not handled: accept(2).

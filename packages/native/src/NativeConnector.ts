@@ -9,91 +9,127 @@
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
-import { domainOf, fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
+import { domainOf, fromSockAddr, sockAddr } from "./internal/sockaddr.js"
 import * as NodeResolver from "./NodeResolver.js"
 
 const platform = Errno.currentPlatform
 const EINPROGRESS = Errno.codeOf("EINPROGRESS", platform)
 const EINTR = Errno.codeOf("EINTR", platform)
 
-const unsupported = (input: string, option: string) =>
-  Effect.fail(new ConnectError.InvalidAddress({ input, field: "option", reason: `${option} is not supported on this platform` }))
+type DialError = ConnectError.InetError | ConnectError.UnixError | ConnectError.InvalidAddress
 
-// setsockopt(2) for each option asked for, before the connect so it covers the handshake.
-const setOptions = (sys: Binding, s: number, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
+// setsockopt(2) for each option asked for, before the connect so it covers the handshake: the
+// first failure, or undefined.
+const setOptions = (sys: Binding, s: number, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">): DialError | undefined => {
   const c = sys.constants
-  const input = Address.format(address)
-  const set = (level: number, name: number | undefined, value: number, option: string) =>
-    name === undefined ? unsupported(input, option) : fd.check(sys.setsockoptInt(s, level, name, value), "setsockopt", context)
   const tcp = address._tag === "Tcp"
-  return Effect.all([
-    tcp && options.noDelay !== undefined ? set(c.IPPROTO_TCP, c.TCP_NODELAY, options.noDelay ? 1 : 0, "noDelay") : Effect.void,
-    options.keepAlive !== undefined ? set(c.SOL_SOCKET, c.SO_KEEPALIVE, options.keepAlive ? 1 : 0, "keepAlive") : Effect.void,
-    options.reuseAddress !== undefined ? set(c.SOL_SOCKET, c.SO_REUSEADDR, options.reuseAddress ? 1 : 0, "reuseAddress") : Effect.void,
-    tcp && options.linux?.synRetries !== undefined
-      ? set(c.IPPROTO_TCP, c.TCP_SYNCNT, options.linux.synRetries, "linux.synRetries")
-      : Effect.void,
-    tcp && options.linux?.userTimeout !== undefined
-      ? set(c.IPPROTO_TCP, c.TCP_USER_TIMEOUT, Duration.toMillis(options.linux.userTimeout), "linux.userTimeout")
-      : Effect.void
-  ], { discard: true })
+  const wanted: Array<readonly [string, number, number | undefined, number]> = []
+  if (tcp && options.noDelay !== undefined) wanted.push(["noDelay", c.IPPROTO_TCP, c.TCP_NODELAY, options.noDelay ? 1 : 0])
+  if (options.keepAlive !== undefined) wanted.push(["keepAlive", c.SOL_SOCKET, c.SO_KEEPALIVE, options.keepAlive ? 1 : 0])
+  if (options.reuseAddress !== undefined) wanted.push(["reuseAddress", c.SOL_SOCKET, c.SO_REUSEADDR, options.reuseAddress ? 1 : 0])
+  if (tcp && options.linux?.synRetries !== undefined) wanted.push(["linux.synRetries", c.IPPROTO_TCP, c.TCP_SYNCNT, options.linux.synRetries])
+  if (tcp && options.linux?.userTimeout !== undefined) {
+    wanted.push(["linux.userTimeout", c.IPPROTO_TCP, c.TCP_USER_TIMEOUT, Duration.toMillis(options.linux.userTimeout)])
+  }
+  for (const [option, level, name, value] of wanted) {
+    if (name === undefined) {
+      return new ConnectError.InvalidAddress({ input: context.address, field: "option", reason: `${option} is not supported on this platform` })
+    }
+    const rc = sys.setsockoptInt(s, level, name, value)
+    if (rc < 0) return fd.errnoError(rc, "setsockopt", context)
+  }
+  return undefined
 }
 
-const bindLocal = (sys: Binding, s: number, address: Address.Tcp, local: NonNullable<Connector.ConnectOptions["local"]>, context: fd.Context<"inet">) => {
+const bindLocal = (sys: Binding, s: number, address: Address.Tcp, local: NonNullable<Connector.ConnectOptions["local"]>, context: fd.Context<"inet">): DialError | undefined => {
   const v6 = Address.ipVersion(address) === 6
-  const at = Address.tcp(local.host ?? (v6 ? "::" : "0.0.0.0"), local.port ?? 0)
-  return Effect.flatMap(toSockAddr(at, "bind"), (sa) => fd.check(sys.bind(s, sa), "bind", context))
+  const sa = sockAddr(Address.tcp(local.host ?? (v6 ? "::" : "0.0.0.0"), local.port ?? 0), "bind")
+  if ("_tag" in sa) return sa
+  const rc = sys.bind(s, sa)
+  return rc < 0 ? fd.errnoError(rc, "bind", context) : undefined
 }
 
-// getsockname/getpeername after the connect; an unnamed unix client end reads as unix("").
-const endpoints = (sys: Binding, s: number) => {
-  const local = sys.getsockname(s)
-  const remote = sys.getpeername(s)
-  const asStream = (sa: typeof local) =>
-    typeof sa === "number" ? Address.unix("") : (fromSockAddr(sa) as Address.Tcp | Address.Unix)
-  return { local: asStream(local), remote: asStream(remote) }
+// socket(2), the options, bind(2) and connect(2), in one synchronous step: the fd with
+// connect(2)'s answer, or the first error with the fd already closed.
+const start = (sys: Binding, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
+  const sa = sockAddr(address)
+  if ("_tag" in sa) return sa
+  const s = sys.socket(domainOf(address), sys.constants.SOCK_STREAM)
+  if (s < 0) return fd.errnoError(s, "socket", context)
+  const socket = new fd.Fd(sys, s)
+  const failed = setOptions(sys, s, address, options, context) ??
+    (options.local !== undefined && address._tag === "Tcp" ? bindLocal(sys, s, address, options.local, { ...context, kind: "inet" }) : undefined)
+  if (failed !== undefined) {
+    socket.close()
+    return failed
+  }
+  return { socket, rc: sys.connect(s, sa) }
+}
+
+// After EINPROGRESS: the connect's outcome. A connect to loopback is usually done by now, which
+// a zero-timeout poll(2) tells without waiting a loop turn; otherwise a libuv poll waits.
+const settle = (sys: Binding, s: number, context: fd.Context<"inet" | "unix">) => {
+  const writable = sys.constants.POLL_WRITABLE
+  const now = sys.pollNow(s, writable)
+  if (now < 0) return Effect.fail(fd.errnoError(now, "poll", context))
+  if (now !== 0) return fd.pendingError(sys, s, context)
+  return Effect.flatMap(fd.ready(sys, s, writable, context), () => fd.pendingError(sys, s, context))
+}
+
+const connection = (sys: Binding, socket: fd.Fd, address: Connector.Dialable): Connection.Connection => {
+  // A unix client end is never bound here, so it is unnamed: no getsockname(2) needed.
+  const local = address._tag === "Tcp" ? sys.getsockname(socket.fd) : undefined
+  return {
+    fd: socket.fd,
+    local: local === undefined || typeof local === "number" ? Address.unix("") : fromSockAddr(local) as Address.Tcp,
+    remote: address,
+    toNodeSocket: () => socket.toNodeSocket(),
+    toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
+  }
 }
 
 /**
  * A `Dial` over a binding. Tests pass a binding whose calls return an injected `-errno`: the
  * seam between the portable logic and the syscalls.
  *
+ * Everything up to connect(2) is one synchronous step; only the wait for a connect in progress
+ * can be interrupted. The fd is closed at once when the dial fails or is interrupted, and by
+ * the scope after a success.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const dial = (sys: Binding): Connector.Dial => (address, options) =>
-  Effect.gen(function*() {
+  Effect.uninterruptibleMask((restore) => {
     const context = {
       kind: address._tag === "Tcp" ? "inet" as const : "unix" as const,
       address: Address.format(address),
       platform,
       localChosen: options.local !== undefined
     }
-    const sa = yield* toSockAddr(address)
-    const socket = yield* fd.open(sys, domainOf(address), sys.constants.SOCK_STREAM, context)
-    yield* setOptions(sys, socket.fd, address, options, context)
-    if (options.local !== undefined && address._tag === "Tcp") {
-      yield* bindLocal(sys, socket.fd, address, options.local, { ...context, kind: "inet" })
+    const started = start(sys, address, options, context)
+    if ("_tag" in started) return Effect.fail(started)
+    const { socket, rc } = started
+    // Scope.addFinalizer, not Effect.addFinalizer: closing an fd needs none of the fiber's refs,
+    // and restoring them costs more than the connect itself.
+    const keep = Effect.flatMap(Effect.scope, (scope) =>
+      Effect.as(Scope.addFinalizer(scope, Effect.sync(() => socket.close())), connection(sys, socket, address)))
+    if (rc === 0) return keep
+    if (rc !== -EINPROGRESS && rc !== -EINTR) {
+      socket.close()
+      return Effect.fail(fd.errnoError(rc, "connect", context))
     }
-    const rc = sys.connect(socket.fd, sa)
-    if (rc === -EINPROGRESS || rc === -EINTR) {
-      // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
-      yield* fd.ready(sys, socket.fd, sys.constants.POLL_WRITABLE, context)
-      yield* fd.pendingError(sys, socket.fd, context)
-    } else {
-      yield* fd.check(rc, "connect", context)
-    }
-    const { local, remote } = endpoints(sys, socket.fd)
-    return {
-      fd: socket.fd,
-      local,
-      remote,
-      toNodeSocket: () => socket.toNodeSocket(),
-      toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
-    } satisfies Connection.Connection
+    // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
+    return Effect.matchCauseEffect(restore(settle(sys, socket.fd, context)), {
+      onFailure: (cause) => {
+        socket.close()
+        return Effect.failCause(cause)
+      },
+      onSuccess: () => keep
+    })
   })
 
 /**

@@ -593,6 +593,37 @@ describe("poll", () => {
     close(fd)
   })
 
+  it("pollNow: readiness at once, without waiting", () => {
+    const { fd, to } = udpReceiver()
+    expect(b.pollNow(fd, c.POLL_READABLE)).toBe(0)
+    expect(b.pollNow(fd, c.POLL_READABLE | c.POLL_WRITABLE)).toBe(c.POLL_WRITABLE)
+    const sender = socket(c.AF_INET, c.SOCK_DGRAM)
+    expect(b.sendto(sender, new Uint8Array([1]), to)).toBe(1)
+    expect(b.pollNow(fd, c.POLL_READABLE)).toBe(c.POLL_READABLE)
+    expect(b.pollNow(fd, 0)).toBe(-E.EINVAL)
+    expect(b.pollNow(fd, 8)).toBe(-E.EINVAL)
+    close(sender)
+    close(fd)
+    expect(b.pollNow(fd, c.POLL_READABLE)).toBe(-E.EBADF)
+  })
+
+  it("pollNow: a loopback connect has finished when connect(2) returns EINPROGRESS", async () => {
+    const server = net.createServer((peer) => peer.destroy())
+    const port = await listenTcp(server)
+    const fd = socket(c.AF_INET, c.SOCK_STREAM)
+    expect(b.connect(fd, inet("127.0.0.1", port))).toBe(-E.EINPROGRESS)
+    expect(b.pollNow(fd, c.POLL_WRITABLE)).toBe(c.POLL_WRITABLE)
+    close(fd)
+    const { fd: holder, port: closed } = boundNotListening()
+    const refused = socket(c.AF_INET, c.SOCK_STREAM)
+    expect(b.connect(refused, inet("127.0.0.1", closed))).toBe(-E.EINPROGRESS)
+    expect(b.pollNow(refused, c.POLL_WRITABLE)).toBe(c.POLL_WRITABLE | c.POLL_ERROR)
+    expect(b.getsockoptInt(refused, c.SOL_SOCKET, c.SO_ERROR)).toBe(E.ECONNREFUSED)
+    close(refused)
+    close(holder)
+    await closeServer(server)
+  })
+
   it("close(fd) retires a pending poll: its callback gets -EBADF, later", async () => {
     const { fd } = udpReceiver()
     let sync = true

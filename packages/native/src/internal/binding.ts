@@ -197,6 +197,14 @@ export interface Binding {
    */
   recvfrom(fd: number, maxBytes: number): Received | number
   /**
+   * poll(2) with a zero timeout, so it never waits: the readiness bits set now
+   * (`POLL_READABLE` / `POLL_WRITABLE`, plus `POLL_ERROR` for POLLERR or POLLHUP), 0 when none
+   * is, or `-errno` (`-EBADF` for a closed fd, `-EINVAL` for bad `events`). A non-blocking
+   * connect to loopback has usually finished when connect(2) returns EINPROGRESS; this finds
+   * out without waiting for an event loop turn.
+   */
+  pollNow(fd: number, events: number): number
+  /**
    * A one-shot libuv poll on the calling thread's loop for `events` (`POLL_READABLE` and/or
    * `POLL_WRITABLE`). When the fd is ready the poll is stopped and closed, then `callback`
    * runs once, as a macrotask (its microtasks run right after it). While pending, the poll

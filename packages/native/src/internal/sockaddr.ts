@@ -13,48 +13,55 @@ const scopeIdOf = (zone: string): number | undefined => {
 }
 
 /**
- * The sockaddr for an address that needs no resolving. A unix path longer than sun_path (the
- * terminator included) is `NameTooLong` with the limit, before any syscall.
+ * The sockaddr for an address that needs no resolving, or why there is none. A unix path longer
+ * than sun_path (the terminator included) is `NameTooLong` with the limit, before any syscall.
  */
-export const toSockAddr = (
+export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
-): Effect.Effect<SockAddr, ConnectError.InvalidAddress | ConnectError.NameTooLong> => {
+): SockAddr | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
   const input = Address.format(address)
   switch (address._tag) {
     case "Tcp": {
       const version = Address.ipVersion(address)
-      if (version === 4) return Effect.succeed({ family: AF_INET, address: address.host, port: address.port })
+      if (version === 4) return { family: AF_INET, address: address.host, port: address.port }
       if (version === undefined) {
-        return Effect.fail(new ConnectError.InvalidAddress({ input, field: "host", reason: "is a name: resolve it first" }))
+        return new ConnectError.InvalidAddress({ input, field: "host", reason: "is a name: resolve it first" })
       }
       const [host, zone] = address.host.split("%") as [string, string | undefined]
       const scopeId = zone === undefined ? 0 : scopeIdOf(zone)
       return scopeId === undefined
-        ? Effect.fail(new ConnectError.InvalidAddress({ input, field: "host", reason: `has an unknown zone: ${zone}` }))
-        : Effect.succeed({ family: AF_INET6, address: host, port: address.port, scopeId })
+        ? new ConnectError.InvalidAddress({ input, field: "host", reason: `has an unknown zone: ${zone}` })
+        : { family: AF_INET6, address: host, port: address.port, scopeId }
     }
     case "UnixPath": {
       const bytes = Buffer.from(address.path, "utf8")
       if (bytes.length + 1 > SUN_PATH_MAX) {
-        return Effect.fail(
-          new ConnectError.NameTooLong({
-            errno: "ENAMETOOLONG",
-            code: Errno.codeOf("ENAMETOOLONG", Errno.currentPlatform),
-            syscall,
-            address: input,
-            transient: false,
-            limit: SUN_PATH_MAX
-          })
-        )
+        return new ConnectError.NameTooLong({
+          errno: "ENAMETOOLONG",
+          code: Errno.codeOf("ENAMETOOLONG", Errno.currentPlatform),
+          syscall,
+          address: input,
+          transient: false,
+          limit: SUN_PATH_MAX
+        })
       }
-      return Effect.succeed({ family: AF_UNIX, address: bytes, port: 0 })
+      return { family: AF_UNIX, address: bytes, port: 0 }
     }
     case "Abstract":
-      return Effect.succeed({ family: AF_UNIX, address: Buffer.concat([Buffer.of(0), Buffer.from(address.name, "utf8")]), port: 0 })
+      return { family: AF_UNIX, address: Buffer.concat([Buffer.of(0), Buffer.from(address.name, "utf8")]), port: 0 }
     case "Unspecified":
-      return Effect.succeed({ family: AF_UNSPEC, address: "", port: 0 })
+      return { family: AF_UNSPEC, address: "", port: 0 }
   }
+}
+
+/** `sockAddr` as an effect. */
+export const toSockAddr = (
+  address: Address.Tcp | Address.Unix | Address.Unspecified,
+  syscall: ConnectError.Syscall = "connect"
+): Effect.Effect<SockAddr, ConnectError.InvalidAddress | ConnectError.NameTooLong> => {
+  const sa = sockAddr(address, syscall)
+  return "_tag" in sa ? Effect.fail(sa) : Effect.succeed(sa)
 }
 
 /** The address a sockaddr from getsockname/getpeername/recvfrom stands for. */
