@@ -13,6 +13,7 @@ import { Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { domainOf, fromSockAddr, sockAddr } from "./internal/sockaddr.js"
+import { Turns } from "./internal/turns.js"
 import * as NodeResolver from "./NodeResolver.js"
 
 const platform = Errno.currentPlatform
@@ -91,26 +92,30 @@ const connection = (sys: Binding, socket: fd.Fd, address: Connector.Dialable): C
   }
 }
 
+// About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns).
+const turns = new Turns(0.5)
+
 /**
  * A `Dial` over a binding. Tests pass a binding whose calls return an injected `-errno`: the
  * seam between the portable logic and the syscalls.
  *
- * Everything up to connect(2) is one synchronous step; only the wait for a connect in progress
- * can be interrupted. The fd is closed at once when the dial fails or is interrupted, and by
+ * Everything up to connect(2) is one synchronous step, taken when the event loop's turn has
+ * room for it (so ten thousand connects at once do not stall timers and I/O); only the waits
+ * (for a turn, for a connect in progress) can be interrupted. The fd is closed at once when the dial fails or is interrupted, and by
  * the scope after a success.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const dial = (sys: Binding): Connector.Dial => (address, options) =>
-  Effect.uninterruptibleMask((restore) => {
+  Effect.zipRight(turns.turn, Effect.uninterruptibleMask((restore) => {
     const context = {
       kind: address._tag === "Tcp" ? "inet" as const : "unix" as const,
       address: Address.format(address),
       platform,
       localChosen: options.local !== undefined
     }
-    const started = start(sys, address, options, context)
+    const started = turns.timed(() => start(sys, address, options, context))
     if ("_tag" in started) return Effect.fail(started)
     const { socket, rc } = started
     // Scope.addFinalizer, not Effect.addFinalizer: closing an fd needs none of the fiber's refs,
@@ -130,7 +135,7 @@ export const dial = (sys: Binding): Connector.Dial => (address, options) =>
       },
       onSuccess: () => keep
     })
-  })
+  }))
 
 /**
  * A `Connector` on a given binding, resolving names with the `Resolver` in context.

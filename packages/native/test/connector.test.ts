@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
+import { binding } from "../src/internal/binding.js"
 
 const fdCount = () => readdirSync("/proc/self/fd").length
 
@@ -103,5 +104,29 @@ describe("NativeConnector over the real kernel", () => {
       // the server side closes its accepted sockets when it reads the FIN: give it a moment
       yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => fdCount() <= before, times: 100 }))
       expect(fdCount()).toBeLessThanOrEqual(before)
+    }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer)), 30_000)
+
+  it.live("2000 connects started at once take turns with the event loop: it turns while they run", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "turns.sock")
+      // A listener that never accepts: unix connects complete at once while its backlog has room.
+      const listener = yield* Effect.acquireRelease(Effect.sync(() => binding.socket(binding.constants.AF_UNIX, binding.constants.SOCK_STREAM)), (fd) => Effect.sync(() => binding.close(fd)))
+      expect(binding.bind(listener, { family: binding.constants.AF_UNIX, address: Buffer.from(path), port: 0 })).toBe(0)
+      expect(binding.listen(listener, 4096)).toBe(0)
+      let turns = 0
+      let running = true
+      const spin = () => {
+        turns++
+        if (running) setImmediate(spin)
+      }
+      setImmediate(spin)
+      yield* Effect.forEach(Array.from({ length: 2000 }), () => Effect.scoped(Connector.connect(Address.unix(path))), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      running = false
+      // Without turns, all 2000 (synchronous for unix) run in one go and the loop turns once or twice.
+      expect(turns).toBeGreaterThan(10)
     }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer)), 30_000)
 })
