@@ -1,7 +1,7 @@
 // Errnos that need a particular kernel state, produced for real over loopback.
 import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { NativeConnector, Raw } from "@effect-connect/native"
 import { binding } from "../src/internal/binding.js"
 
@@ -43,4 +43,21 @@ describe("kernel states", () => {
         _tag: "TimedOut", errno: "ETIMEDOUT", code: 110, syscall: "connect", source: "kernel", transient: true
       })
     }).pipe(Effect.provide(NativeConnector.layer)), 20_000)
+
+  it.scopedLive("a handshake completed, then the listener closed before accepting: ConnectionReset from SO_ERROR", () =>
+    Effect.gen(function*() {
+      const listener = yield* Scope.make()
+      const port = yield* Scope.extend(stuckListener, listener)
+      const to = Address.tcp("127.0.0.1", port)
+      const fd = yield* Raw.socket("inet", "stream")
+      // On loopback the handshake is done when connect(2) returns EINPROGRESS: the connection
+      // waits in the listener's accept queue.
+      expect(yield* Effect.flip(Raw.connect(fd, to))).toMatchObject({ _tag: "InProgress", errno: "EINPROGRESS" })
+      // Closing a listener resets the connections it never accepted.
+      yield* Scope.close(listener, Exit.void)
+      yield* Raw.writable(fd)
+      expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({
+        _tag: "ConnectionReset", errno: "ECONNRESET", code: 104, syscall: "connect", address: `tcp://127.0.0.1:${port}`, transient: true
+      })
+    }))
 })
