@@ -1,81 +1,259 @@
-// npm run bench: connect-then-close on loopback, sequential and 64 in flight, in one run:
-// NativeConnector vs net.connect vs Effect.async(net.connect) vs NodeSocket.makeNet vs C.
-// Prints connects/s and ratios: absolute numbers on shared machines are noise, ratios are not.
+// npm run bench: connect-then-close on loopback, unix and TCP (over 8 ports), sequential and 64
+// in flight, in one run: NativeConnector vs net.connect vs Effect.async(net.connect) vs
+// NodeSocket.makeNet vs C, against a C acceptor in its own process. Then memory per open
+// connection and event-loop lag with 10k connects in flight, each in a fresh child process so
+// one contender's heap does not flatter the next. Prints rates, latencies and ratios: absolute
+// numbers on shared machines are noise, ratios within one run are not.
+//
+//   node bench/run.js                  the whole bench (npm run bench)
+//   node bench/run.js rss <who> <path> one memory measurement (a child of the bench)
+//   node bench/run.js lag <who> <port> one event-loop lag measurement (a child of the bench)
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Runtime } from "effect"
+import { Deferred, Effect, Exit, Layer, Runtime } from "effect"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Socket from "@effect/platform/Socket"
 import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 
-const here = new URL(".", import.meta.url).pathname
-const dir = mkdtempSync(join(tmpdir(), "ec-bench-"))
-const build = (name) => {
-  const out = join(dir, name)
-  execFileSync("cc", ["-O2", "-pthread", "-o", out, join(here, `${name}.c`)])
-  return out
-}
-const acceptorBin = build("acceptor")
-const loopBin = build("connect_loop")
-const sock = join(dir, "bench.sock")
-const port = 20000 + Math.floor(Math.random() * 20000)
-const acceptor = spawn(acceptorBin, [sock, String(port)], { stdio: ["ignore", "pipe", "inherit"] })
-await new Promise((resolve) => acceptor.stdout.once("data", resolve))
-
-const N = Number(process.env.BENCH_N ?? 5000)
+const TCP_PORTS = 8
 const runtime = await Effect.runPromise(Layer.toRuntime(NativeConnector.layer).pipe(Effect.scoped))
+// How an app runs effects against a built runtime.
+const run = Runtime.runPromise(runtime)
 
-const nativeOnce = (address) => Effect.scoped(Connector.connect(address))
+// A target is a unix path or the first of TCP_PORTS ports; op k goes to port base + k % 8.
+const targetsOf = (target) =>
+  target.path !== undefined
+    ? [{ address: Address.unix(target.path), opts: { path: target.path } }]
+    : Array.from({ length: TCP_PORTS }, (_, i) => ({
+      address: Address.tcp("127.0.0.1", target.port + i),
+      opts: { host: "127.0.0.1", port: target.port + i }
+    }))
+
 const netOnce = (opts) => new Promise((resolve, reject) => {
   const s = netConnect(opts, () => { s.destroy(); resolve() })
   s.once("error", reject)
 })
-const effectNetOnce = (opts) => Effect.async((resume) => {
-  const s = netConnect(opts, () => { s.destroy(); resume(Effect.void) })
-  s.once("error", (e) => resume(Effect.fail(e)))
-})
-const makeNetOnce = (opts) => Effect.flatMap(NodeSocket.makeNet(opts), (socket) =>
-  socket.runRaw(() => {}, { onOpen: Effect.flatMap(socket.writer, (w) => w(new Socket.CloseEvent())) }).pipe(Effect.scoped, Effect.ignore))
-
-const measure = async (n, inFlight, once) => {
-  const start = performance.now()
-  let next = 0
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < n) { next++; await once() }
-  }))
-  return n / ((performance.now() - start) / 1000)
-}
-// How an app runs effects against a built runtime; Effect.provide per call would rebuild the
-// context every time and halve the rate.
-const run = Runtime.runPromise(runtime)
-
-const rows = []
-for (const [label, address, opts] of [
-  ["unix", Address.unix(sock), { path: sock }],
-  ["tcp", Address.tcp("127.0.0.1", port), { host: "127.0.0.1", port }]
-]) {
-  for (const inFlight of [1, 64]) {
-    const n = label === "tcp" ? Math.min(N, 3000) : N
-    const c = inFlight === 1 ? Number(execFileSync(loopBin, [label, label === "tcp" ? String(port) : sock, String(n)]).toString()) : NaN
-    const native = await measure(n, inFlight, () => run(nativeOnce(address)))
-    const net = await measure(n, inFlight, () => netOnce(opts))
-    const effectNet = await measure(n, inFlight, () => Effect.runPromise(effectNetOnce(opts)))
-    const makeNet = await measure(Math.min(n, 2000), inFlight, () => Effect.runPromise(makeNetOnce(opts)))
-    rows.push({ row: `${label} x${inFlight}`, native, net, effectNet, makeNet, c })
-    await new Promise((r) => setTimeout(r, label === "tcp" ? 2000 : 100))
+const contenders = {
+  native: { effect: (t) => Effect.scoped(Connector.connect(t.address)) },
+  "net.connect": { promise: (t) => netOnce(t.opts) },
+  "Effect.async(net)": {
+    effect: (t) => Effect.async((resume) => {
+      const s = netConnect(t.opts, () => { s.destroy(); resume(Effect.void) })
+      s.once("error", (e) => resume(Effect.fail(e)))
+    })
+  },
+  // makeNet alone is lazy: `run` opens the socket; closing from onOpen ends the run.
+  makeNet: {
+    effect: (t) => Effect.flatMap(NodeSocket.makeNet(t.opts), (socket) =>
+      socket.runRaw(() => {}, { onOpen: Effect.flatMap(socket.writer, (w) => w(new Socket.CloseEvent())) }).pipe(Effect.scoped, Effect.ignore))
   }
 }
-acceptor.kill()
-rmSync(dir, { recursive: true, force: true })
 
-const f = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "-")
-const r = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? (a / b).toFixed(2) + "x" : "-")
-console.log("connects/s (connect then close), N =", N)
-console.table(rows.map((x) => ({
-  row: x.row, native: f(x.native), "net.connect": f(x.net), "Effect.async(net)": f(x.effectNet), makeNet: f(x.makeNet), C: f(x.c),
-  "native/C": r(x.native, x.c), "native/net": r(x.native, x.net), "native/makeNet": r(x.native, x.makeNet)
-})))
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+
+// n ops, `inFlight` workers each taking the next op: connects/s, p50 and p99 in microseconds.
+const measure = async (contender, target, n, inFlight) => {
+  const ts = targetsOf(target)
+  const lat = new Float64Array(n)
+  let next = 0
+  const start = performance.now()
+  if (contender.promise) {
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < n) {
+        const k = next++
+        const t = performance.now()
+        await contender.promise(ts[k % ts.length])
+        lat[k] = performance.now() - t
+      }
+    }))
+  } else {
+    const worker = Effect.suspend(() => {
+      if (next >= n) return Effect.void
+      const k = next++
+      const t = performance.now()
+      return Effect.flatMap(contender.effect(ts[k % ts.length]), () => {
+        lat[k] = performance.now() - t
+        return worker
+      })
+    })
+    await run(Effect.all(Array.from({ length: inFlight }, () => worker), { concurrency: "unbounded", discard: true }))
+  }
+  const rate = n / ((performance.now() - start) / 1000)
+  lat.sort()
+  return { rate, p50: percentile(lat, 0.5) * 1000, p99: percentile(lat, 0.99) * 1000 }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a.rate - b.rate)[Math.floor(xs.length / 2)]
+
+// Memory per open connection: open 2K to the holding listener and keep them all; the first K
+// bring the heap to its working size, the second K are measured (gc before and after).
+const rss = async (who, path) => {
+  const K = 5000
+  const opts = { path }
+  let before
+  const mark = (i) => {
+    if (i === K) {
+      globalThis.gc()
+      before = process.memoryUsage()
+    } else if (i === 2 * K) {
+      globalThis.gc()
+      const after = process.memoryUsage()
+      console.log(JSON.stringify({ rss: (after.rss - before.rss) / K, heap: (after.heapUsed + after.external - before.heapUsed - before.external) / K }))
+    }
+  }
+  if (who === "native") {
+    await run(Effect.scoped(Effect.gen(function*() {
+      const all = []
+      for (let i = 1; i <= 2 * K; i++) {
+        all.push(yield* Connector.connect(Address.unix(path)))
+        mark(i)
+      }
+    })))
+  } else if (who === "net.connect") {
+    const all = []
+    for (let i = 1; i <= 2 * K; i++) {
+      all.push(await new Promise((resolve, reject) => {
+        const s = netConnect(opts, () => resolve(s))
+        s.once("error", reject)
+      }))
+      mark(i)
+    }
+    for (const s of all) s.destroy()
+  } else if (who === "makeNet") {
+    await run(Effect.scoped(Effect.gen(function*() {
+      for (let i = 1; i <= 2 * K; i++) {
+        const socket = yield* NodeSocket.makeNet(opts)
+        const open = yield* Deferred.make()
+        yield* Effect.forkScoped(socket.runRaw(() => {}, { onOpen: Deferred.succeed(open, undefined) }))
+        yield* Deferred.await(open)
+        mark(i)
+      }
+    })))
+  }
+  process.exit(0)
+}
+
+// Event-loop delay while 10k connect-then-close start at once (over the 8 TCP ports), each as
+// its own root fiber or promise, the way a server's requests would. A 1 ms interval timer records
+// how late each tick came; a loop blocked throughout shows as one late tick, so the last gap
+// counts too. "harness" is the same start with a no-op in place of the connect: the part of the
+// delay that is starting 10k fibers or promises, not connecting.
+const lag = async (who, port) => {
+  const n = 10000
+  const ts = targetsOf({ port })
+  const noop = () => new Promise((resolve) => setImmediate(resolve))
+  const start = {
+    native: (k) => run(contenders.native.effect(ts[k % ts.length])),
+    "net.connect": (k) => netOnce(ts[k % ts.length].opts),
+    "harness (fibers)": () => run(Effect.promise(noop)),
+    "harness (promises)": noop
+  }[who]
+  const delays = []
+  let last = performance.now()
+  const probe = setInterval(() => {
+    const now = performance.now()
+    delays.push(now - last - 1)
+    last = now
+  }, 1)
+  await new Promise((r) => setTimeout(r, 20))
+  delays.length = 0
+  const began = performance.now()
+  await Promise.all(Array.from({ length: n }, (_, k) => start(k)))
+  const rate = n / ((performance.now() - began) / 1000)
+  delays.push(performance.now() - last - 1)
+  clearInterval(probe)
+  delays.sort((a, b) => a - b)
+  console.log(JSON.stringify({ rate, lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length }))
+  process.exit(0)
+}
+
+const child = (args) => JSON.parse(execFileSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, ...args]).toString())
+
+// TIME_WAIT entries left by a TCP row slow the next row's port search: wait (at most 70 s)
+// until the kernel has let most of them go.
+const drainTimeWait = async () => {
+  const started = Date.now()
+  const count = () => Number(/\btw (\d+)/.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1] ?? 0)
+  while (count() > 2000 && Date.now() - started < 70_000) await new Promise((r) => setTimeout(r, 1000))
+  return (Date.now() - started) / 1000
+}
+
+const main = async () => {
+  const here = new URL(".", import.meta.url).pathname
+  const dir = mkdtempSync(join(tmpdir(), "ec-bench-"))
+  const build = (name) => {
+    const out = join(dir, name)
+    execFileSync("cc", ["-O2", "-pthread", "-o", out, join(here, `${name}.c`)])
+    return out
+  }
+  const acceptorBin = build("acceptor")
+  const loopBin = build("connect_loop")
+  // Below the ephemeral range (32768 and up on Linux), where outgoing connects take their ports.
+  const port = 20000 + Math.floor(Math.random() * 12000)
+  const acceptor = spawn(acceptorBin, [dir, String(port)], { stdio: ["ignore", "pipe", "inherit"] })
+  await new Promise((resolve, reject) => {
+    acceptor.stdout.once("data", resolve)
+    acceptor.once("exit", (code) => reject(new Error(`the acceptor exited with ${code}`)))
+  })
+  try {
+    const N = Number(process.env.BENCH_N ?? 5000)
+    const rows = []
+    for (const [label, target] of [["unix", { path: join(dir, "close.sock") }], ["tcp x8 ports", { port }]]) {
+      const tcp = target.port !== undefined
+      if (tcp) console.error(`waited ${await drainTimeWait()} s for TIME_WAIT to drain`)
+      for (const inFlight of [1, 64]) {
+        const row = { row: `${label} x${inFlight}` }
+        if (inFlight === 1) {
+          const [rate, p50, p99] = execFileSync(loopBin, [tcp ? "tcp" : "unix", tcp ? String(port) : target.path, String(N)])
+            .toString().trim().split(" ").map(Number)
+          row.C = { rate, p50, p99 }
+        }
+        for (const [name, contender] of Object.entries(contenders)) {
+          const n = name === "makeNet" ? Math.min(N, 2000) : N
+          await measure(contender, target, Math.ceil(n / 10), inFlight) // warm up
+          const reps = []
+          for (let i = 0; i < (tcp ? 1 : 3); i++) reps.push(await measure(contender, target, n, inFlight))
+          row[name] = median(reps)
+        }
+        rows.push(row)
+      }
+    }
+    const memory = Object.fromEntries(["native", "net.connect", "makeNet"].map((who) => [who, child(["rss", who, join(dir, "hold.sock")])]))
+    console.error(`waited ${await drainTimeWait()} s for TIME_WAIT to drain`)
+    const lags = Object.fromEntries(["native", "harness (fibers)", "net.connect", "harness (promises)"].map((who) => [who, child(["lag", who, String(port)])]))
+
+    const f = (x) => (x === undefined ? "-" : Math.round(x.rate).toString())
+    const lat = (x) => (x === undefined ? "-" : `${x.p50.toFixed(0)} / ${x.p99.toFixed(0)}`)
+    const r = (a, b) => (a === undefined || b === undefined ? "-" : (a.rate / b.rate).toFixed(2) + "x")
+    console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; unix rows: median of 3)`)
+    console.table(rows.map((x) => ({
+      row: x.row, native: f(x.native), "net.connect": f(x["net.connect"]), "Effect.async(net)": f(x["Effect.async(net)"]),
+      makeNet: f(x.makeNet), C: f(x.C),
+      "native/C": r(x.native, x.C), "native/net": r(x.native, x["net.connect"]), "native/makeNet": r(x.native, x.makeNet)
+    })))
+    console.log("latency p50 / p99, microseconds")
+    console.table(rows.map((x) => ({
+      row: x.row, native: lat(x.native), "net.connect": lat(x["net.connect"]), "Effect.async(net)": lat(x["Effect.async(net)"]),
+      makeNet: lat(x.makeNet), C: lat(x.C)
+    })))
+    console.log("memory per open connection (5000 held open on unix; bytes, after gc)")
+    console.table(Object.entries(memory).map(([who, m]) => ({ who, "RSS/conn": Math.round(m.rss), "heap+external/conn": Math.round(m.heap) })))
+    console.log("event-loop delay, 10k connect-then-close started at once (tcp over 8 ports); harness: a no-op started the same way")
+    console.table(Object.entries(lags).map(([who, l]) => ({
+      who, "per s": Math.round(l.rate), ticks: l.ticks, "lag p50 ms": l.lagP50.toFixed(2), "lag p99 ms": l.lagP99.toFixed(2),
+      "lag max ms": l.lagMax.toFixed(2)
+    })))
+  } finally {
+    acceptor.kill()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const [mode, who, arg] = process.argv.slice(2)
+if (mode === "rss") await rss(who, arg)
+else if (mode === "lag") await lag(who, Number(arg))
+else await main()
