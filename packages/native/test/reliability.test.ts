@@ -35,19 +35,22 @@ const peer = (path: string) =>
     (p) => Effect.sync(() => p.kill())
   )
 
-// A TCP listener with backlog 0 that never accepts: after the first, SYNs are dropped and
-// connects to it stay in progress until something stops them.
-const blackHole = Effect.acquireRelease(
-  Effect.sync(() => {
-    const c = binding.constants
-    const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
-    binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 })
-    binding.listen(fd, 0)
-    const name = binding.getsockname(fd)
-    return { fd, port: typeof name === "number" ? -1 : name.port }
-  }),
-  ({ fd }) => Effect.sync(() => binding.close(fd))
-)
+// A TCP port of ours: bound, so no connect takes it as its own source port (which would make a
+// connect to it a self-connect), and listening with backlog 0 and never accepting when `listen`:
+// after the first, SYNs are dropped and connects stay in progress until something stops them.
+// Not listening, connects to it are refused.
+const port = (listen: boolean) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const c = binding.constants
+      const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
+      binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 })
+      if (listen) binding.listen(fd, 0)
+      const name = binding.getsockname(fd)
+      return { fd, port: typeof name === "number" ? -1 : name.port }
+    }),
+    ({ fd }) => Effect.sync(() => binding.close(fd))
+  )
 
 // mulberry32: the same sequence on every run, so a failure can be replayed.
 const random = (seed: number) => () => {
@@ -66,12 +69,12 @@ describe("reliability", () => {
       )
       const path = join(dir, "peer.sock")
       const { ports } = yield* peer(path)
-      const hole = yield* blackHole
-      const refusedPort = hole.port + 1 === ports[0] ? hole.port + 2 : hole.port + 1
+      const hole = yield* port(true)
+      const closed = yield* port(false)
       const targets = {
         unix: Address.unix(path),
         tcp: (i: number) => Address.tcp("127.0.0.1", ports[i % ports.length]!),
-        refused: Address.tcp("127.0.0.1", refusedPort),
+        refused: Address.tcp("127.0.0.1", closed.port),
         hang: Address.tcp("127.0.0.1", hole.port)
       }
       const rnd = random(20261124)
