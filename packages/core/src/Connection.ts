@@ -16,9 +16,9 @@ import type * as Address from "./Address.js"
 export interface Connection {
   /** The file descriptor; owned by the connection until `toNodeSocket` hands it to Node. */
   readonly fd: number
-  /** getsockname(2) after the connect. */
+  /** getsockname(2) after the connect; a unix client end is unnamed: `unix("")`. */
   readonly local: Address.Tcp | Address.Unix
-  /** getpeername(2) after the connect: for a name, the address that won. */
+  /** The address connected to: for a name, the address that won. */
   readonly remote: Address.Tcp | Address.Unix
   /**
    * A `net.Socket` that adopts the fd. The first call moves ownership of the fd to Node; later

@@ -12,7 +12,7 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
-import { domainOf, fromSockAddr, sockAddr } from "./internal/sockaddr.js"
+import { domainOf, sockAddr } from "./internal/sockaddr.js"
 import { Turns } from "./internal/turns.js"
 import * as NodeResolver from "./NodeResolver.js"
 
@@ -80,17 +80,16 @@ const settle = (sys: Binding, s: number, context: fd.Context<"inet" | "unix">) =
   return Effect.flatMap(fd.ready(sys, s, writable, context), () => fd.pendingError(sys, s, context))
 }
 
-const connection = (sys: Binding, socket: fd.Fd, address: Connector.Dialable): Connection.Connection => {
-  // A unix client end is never bound here, so it is unnamed: no getsockname(2) needed.
-  const local = address._tag === "Tcp" ? sys.getsockname(socket.fd) : undefined
-  return {
-    fd: socket.fd,
-    local: local === undefined || typeof local === "number" ? Address.unix("") : fromSockAddr(local) as Address.Tcp,
-    remote: address,
-    toNodeSocket: () => socket.toNodeSocket(),
-    toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
-  }
-}
+// The connection handed out. The remote end is the address dialed; the local end of a TCP
+// connection is getsockname(2)'s, and a unix client end is never bound here, so it is unnamed.
+const connection = (socket: fd.Fd, local: Address.Tcp | Address.Unix, remote: Connector.Dialable): Connection.Connection => ({
+  fd: socket.fd,
+  local,
+  remote,
+  toNodeSocket: () => socket.toNodeSocket(),
+  toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
+})
+const unnamed = Address.unix("")
 
 // About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns).
 const turns = new Turns(0.5)
@@ -101,8 +100,8 @@ const turns = new Turns(0.5)
  *
  * Everything up to connect(2) is one synchronous step, taken when the event loop's turn has
  * room for it (so ten thousand connects at once do not stall timers and I/O); only the waits
- * (for a turn, for a connect in progress) can be interrupted. The fd is closed at once when the dial fails or is interrupted, and by
- * the scope after a success.
+ * (for a turn, for a connect in progress) can be interrupted. The fd is closed at once when the
+ * dial fails or is interrupted, and by the scope after a success.
  *
  * @since 0.1.0
  * @category constructors
@@ -118,23 +117,26 @@ export const dial = (sys: Binding): Connector.Dial => (address, options) =>
     const started = turns.timed(() => start(sys, address, options, context))
     if ("_tag" in started) return Effect.fail(started)
     const { socket, rc } = started
+    const closeOnFailure = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.tapErrorCause(effect, () => Effect.sync(() => socket.close()))
     // Scope.addFinalizer, not Effect.addFinalizer: closing an fd needs none of the fiber's refs,
     // and restoring them costs more than the connect itself.
-    const keep = Effect.flatMap(Effect.scope, (scope) =>
-      Effect.as(Scope.addFinalizer(scope, Effect.sync(() => socket.close())), connection(sys, socket, address)))
+    const hold = (local: Address.Tcp | Address.Unix) =>
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.as(Scope.addFinalizer(scope, Effect.sync(() => socket.close())), connection(socket, local, address)))
+    const keep = address._tag === "Tcp"
+      ? Effect.suspend(() => fd.endpoint(sys.getsockname(socket.fd), "getsockname", context)).pipe(
+        closeOnFailure,
+        Effect.flatMap((local) => hold(local as Address.Tcp))
+      )
+      : hold(unnamed)
     if (rc === 0) return keep
     if (rc !== -EINPROGRESS && rc !== -EINTR) {
       socket.close()
       return Effect.fail(fd.errnoError(rc, "connect", context))
     }
     // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
-    return Effect.matchCauseEffect(restore(settle(sys, socket.fd, context)), {
-      onFailure: (cause) => {
-        socket.close()
-        return Effect.failCause(cause)
-      },
-      onSuccess: () => keep
-    })
+    return Effect.zipRight(closeOnFailure(restore(settle(sys, socket.fd, context))), keep)
   }))
 
 /**
