@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Address, Connector, Policy } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { UnixConnector } from "@effect-connect/unix"
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Duration, Effect } from "effect"
@@ -78,7 +78,7 @@ const command = Command.make("wait-for", { endpoints, timeout }, ({ endpoints, t
     ))
 
 Command.run(command, { name: "wait-for", version: "0.1.0" })(process.argv).pipe(
-  Effect.provide(NativeConnector.layer),
+  Effect.provide(UnixConnector.layer),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain
 )

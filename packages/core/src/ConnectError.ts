@@ -23,21 +23,72 @@ export const Syscall = Schema.Literal(
  */
 export type Syscall = typeof Syscall.Type
 
+/**
+ * What a walk of a unix socket's path found wrong, component by component (see
+ * `@effect-connect/unix`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PathProblem = Schema.Literal(
+  "missing-directory", "missing-socket", "not-a-directory", "search-denied", "write-denied", "not-a-socket",
+  "stale-socket", "symlink-loop"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PathProblem = typeof PathProblem.Type
+
+/**
+ * The component of a unix socket's path where the connect failed, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PathDiagnosis = Schema.Struct({ component: Schema.String, problem: PathProblem })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PathDiagnosis = typeof PathDiagnosis.Type
+
+const problems: { readonly [P in PathProblem]: string } = {
+  "missing-directory": "this directory does not exist",
+  "missing-socket": "no socket file here: the directory exists, the server has not created it (yet)",
+  "not-a-directory": "this is not a directory",
+  "search-denied": "no search (x) permission on this directory",
+  "write-denied": "no write permission on this socket file",
+  "not-a-socket": "this is not a socket file",
+  "stale-socket": "a socket file nothing listens on (a server left it behind)",
+  "symlink-loop": "symbolic links loop here"
+}
+
 const commonFields = {
   code: Schema.Number,
   syscall: Syscall,
   address: Schema.String,
-  transient: Schema.Boolean
+  transient: Schema.Boolean,
+  /** For a unix path, where on the path it failed and why, when the path was walked. */
+  diagnosis: Schema.optional(PathDiagnosis)
 }
 
 type ErrnoFields<T extends Errno.Tag> = {
   readonly errno: Schema.Literal<[Errno.NamesOf<T>]>
 } & typeof commonFields
 
-const describe = (e: { errno: string; syscall: string; address: string }, extra?: string): string => {
+const describe = (
+  e: { errno: string; syscall: string; address: string; diagnosis?: PathDiagnosis | undefined },
+  extra?: string
+): string => {
   const row = Errno.isName(e.errno) ? Errno.table[e.errno] : undefined
   const what = row ? `${e.errno}: ${row.meaning}` : e.errno
-  const hint = row && "hint" in row ? ` (${row.hint})` : ""
+  // A diagnosis says exactly what happened, so the table's general hint is left out.
+  const hint = e.diagnosis !== undefined
+    ? `: ${e.diagnosis.component}: ${problems[e.diagnosis.problem]}`
+    : row && "hint" in row ? ` (${row.hint})` : ""
   return `${e.syscall} ${e.address || "(no address)"} failed with ${what}${extra ? `, ${extra}` : ""}${hint}`
 }
 
@@ -52,7 +103,7 @@ const ErrnoError = <Self>() =>
   const errnos = Errno.namesOf(tag) as unknown as [Errno.NamesOf<T>]
   const cls = Schema.TaggedError<Self>()(tag, { errno: Schema.Literal(...errnos), ...commonFields, ...extra })
   Object.defineProperty((cls as unknown as { prototype: object }).prototype, "message", {
-    get(this: { errno: string; syscall: string; address: string } & Schema.Struct.Type<Extra>) {
+    get(this: { errno: string; syscall: string; address: string; diagnosis?: PathDiagnosis } & Schema.Struct.Type<Extra>) {
       return describe(this, detail?.(this))
     },
     enumerable: false,
@@ -346,6 +397,8 @@ export const isConnectError = (u: unknown): u is ConnectError =>
  * - `localChosen`: the caller bound a local address or port, which makes EADDRINUSE and
  *   EADDRNOTAVAIL permanent.
  * - `permission`: which EACCES it was, when the caller has found out (e.g. by walking a path).
+ * - `diagnosis`: for a unix path, what a walk of the path found; it also sets an EACCES's
+ *   `permission` (search-denied: `search-prefix`, write-denied: `socket-write`).
  *
  * @since 0.1.0
  * @category models
@@ -357,6 +410,7 @@ export interface ErrnoContext<K extends Errno.Kind | "raw"> {
   readonly platform: Errno.Platform
   readonly localChosen?: boolean
   readonly permission?: PermissionDenied["reason"]
+  readonly diagnosis?: PathDiagnosis
 }
 
 /**
@@ -376,7 +430,12 @@ const details = (name: Errno.Name, context: ErrnoContext<Errno.Kind | "raw">) =>
     case "TryAgain":
       return { reason: context.kind === "unix" ? "backlog-full" as const : "ports-exhausted" as const }
     case "PermissionDenied":
-      return { reason: context.permission ?? (context.kind === "datagram" ? "broadcast" as const : "unknown" as const) }
+      return {
+        reason: context.permission ??
+          (context.diagnosis?.problem === "search-denied" ? "search-prefix" as const
+          : context.diagnosis?.problem === "write-denied" ? "socket-write" as const
+          : context.kind === "datagram" ? "broadcast" as const : "unknown" as const)
+      }
     case "TooManyOpenFiles":
       return { scope: name === "ENFILE" ? "system" as const : "process" as const }
     default:
@@ -395,7 +454,11 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
   context: ErrnoContext<K>
 ): ErrorForKind<K> => {
   const name = typeof errno === "number" ? Errno.nameOf(errno, context.platform) : Errno.isName(errno) ? errno : undefined
-  const fields = { syscall: context.syscall, address: context.address }
+  const fields = {
+    syscall: context.syscall,
+    address: context.address,
+    ...(context.diagnosis === undefined ? {} : { diagnosis: context.diagnosis })
+  }
   if (name === undefined) {
     return new UnknownErrno({ ...fields, errno: String(errno), code: typeof errno === "number" ? errno : -1, transient: false }) as ErrorForKind<K>
   }
@@ -409,6 +472,23 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
   const Class = classes[row.tag as Errno.Tag] as unknown as new(args: object) => ErrorForKind<K>
   return new Class({ ...fields, ...details(name, context), errno: name, code, transient: row.transient && !localPermanent })
 }
+
+/**
+ * A unix path (or abstract name) longer than the platform's sun_path, found before the syscall:
+ * `limit` is that size in bytes, the terminator included.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const nameTooLong = (address: string, limit: number, syscall: Syscall, platform: Errno.Platform): NameTooLong =>
+  new NameTooLong({
+    errno: "ENAMETOOLONG",
+    code: Errno.codeOf("ENAMETOOLONG", platform),
+    syscall,
+    address,
+    transient: false,
+    limit
+  })
 
 /**
  * Our own deadline passed: the same tag as the kernel's ETIMEDOUT, with `source: "deadline"`.

@@ -25,6 +25,15 @@ export type Family = "inet" | "inet6" | "unix"
 export type Type = "stream" | "datagram"
 
 const c = binding.constants
+
+/**
+ * `sizeof(sockaddr_un.sun_path)` here, the terminator included: 108 on Linux, 104 on macOS and
+ * FreeBSD. The longest unix path a connect can take is one byte shorter.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const sunPathMax: number = c.SUN_PATH_MAX
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
 /**

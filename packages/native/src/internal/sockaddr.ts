@@ -37,14 +37,7 @@ export const sockAddr = (
     case "UnixPath": {
       const bytes = Buffer.from(address.path, "utf8")
       if (bytes.length + 1 > SUN_PATH_MAX) {
-        return new ConnectError.NameTooLong({
-          errno: "ENAMETOOLONG",
-          code: Errno.codeOf("ENAMETOOLONG", Errno.currentPlatform),
-          syscall,
-          address: input,
-          transient: false,
-          limit: SUN_PATH_MAX
-        })
+        return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }

@@ -1,0 +1,164 @@
+/**
+ * Unix addresses and path diagnosis against the real kernel, in temporary directories. Tests run
+ * as root, which ignores file permissions, so the permission cases connect from a child process
+ * that dropped to uid/gid 65534 (nobody).
+ */
+import { Address, Connector } from "@effect-connect/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { UnixAddress, UnixConnector } from "@effect-connect/unix"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-unix-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const listening = (path: string) =>
+  Effect.acquireRelease(
+    Effect.async<Server>((resume) => {
+      const server = createServer((s) => s.destroy())
+      server.listen(path, () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+  )
+
+const failure = (path: string) => Effect.flip(Effect.scoped(Connector.connect(Address.unix(path))))
+
+describe("UnixAddress", () => {
+  it.effect("paths: empty, NUL and too long are refused before any syscall, in bytes", () =>
+    Effect.gen(function*() {
+      expect(UnixAddress.limit).toBe(process.platform === "linux" ? 108 : 104)
+      expect(yield* UnixAddress.path("/run/app.sock")).toEqual(Address.unix("/run/app.sock"))
+      expect(yield* Effect.flip(UnixAddress.path(""))).toMatchObject({ _tag: "InvalidAddress", field: "path", reason: "is empty" })
+      expect(yield* Effect.flip(UnixAddress.path("/a\0b"))).toMatchObject({ _tag: "InvalidAddress", field: "path" })
+      const longest = "/" + "a".repeat(UnixAddress.limit - 2)
+      expect(yield* UnixAddress.path(longest)).toEqual(Address.unix(longest))
+      expect(yield* Effect.flip(UnixAddress.path(longest + "a"))).toMatchObject({
+        _tag: "NameTooLong", errno: "ENAMETOOLONG", limit: UnixAddress.limit, address: `unix://${longest}a`, transient: false
+      })
+      // "é" is two bytes: half as many characters reach the limit.
+      expect(yield* Effect.flip(UnixAddress.path("/" + "é".repeat(UnixAddress.limit / 2)))).toMatchObject({ _tag: "NameTooLong" })
+    }))
+
+  it.effect.skipIf(process.platform !== "linux")("abstract names (Linux): the leading NUL counts, no terminator", () =>
+    Effect.gen(function*() {
+      expect(yield* UnixAddress.abstract("a".repeat(UnixAddress.limit - 1))).toEqual(Address.abstract("a".repeat(UnixAddress.limit - 1)))
+      expect(yield* Effect.flip(UnixAddress.abstract("a".repeat(UnixAddress.limit)))).toMatchObject({
+        _tag: "NameTooLong", limit: UnixAddress.limit
+      })
+      expect(yield* Effect.flip(UnixAddress.abstract(""))).toMatchObject({ _tag: "InvalidAddress", field: "name" })
+    }))
+})
+
+describe("UnixConnector: the path is walked after a failure", () => {
+  it.scopedLive("missing directory, missing socket, not a directory, not a socket, stale socket, symlink loop", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "file")
+      writeFileSync(file, "")
+      symlinkSync(join(dir, "b"), join(dir, "a"))
+      symlinkSync(join(dir, "a"), join(dir, "b"))
+
+      const cases = [
+        [join(dir, "missing", "s.sock"), "NotFound", "ENOENT", join(dir, "missing"), "missing-directory"],
+        [join(dir, "s.sock"), "NotFound", "ENOENT", join(dir, "s.sock"), "missing-socket"],
+        [join(file, "s.sock"), "NotADirectory", "ENOTDIR", file, "not-a-directory"],
+        [file, "ConnectionRefused", "ECONNREFUSED", file, "not-a-socket"],
+        [join(dir, "a", "s.sock"), "SymlinkLoop", "ELOOP", join(dir, "a"), "symlink-loop"]
+      ] as const
+      for (const [path, tag, errno, component, problem] of cases) {
+        const error = yield* failure(path)
+        expect(error, path).toMatchObject({
+          _tag: tag, errno, syscall: "connect", address: `unix://${path}`, diagnosis: { component, problem }
+        })
+        expect(error.message).toContain(`: ${component}: `)
+      }
+    }).pipe(Effect.provide(UnixConnector.layer)))
+
+  it.scopedLive("a stale socket file nobody listens on", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "stale.sock")
+      const child = spawnSync(process.execPath, ["-e", staleScript, path])
+      expect(child.status).toBe(0)
+      const error = yield* failure(path)
+      expect(error).toMatchObject({
+        _tag: "ConnectionRefused", errno: "ECONNREFUSED", transient: true, diagnosis: { component: path, problem: "stale-socket" }
+      })
+      expect(error.message).toContain("nothing listens on")
+    }).pipe(Effect.provide(UnixConnector.layer)))
+
+  it.scopedLive("other errors and other families pass through unchanged", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "up.sock")
+      yield* listening(path)
+      const connection = yield* Connector.connect(Address.unix(path))
+      expect(connection.remote).toEqual(Address.unix(path))
+      const long = join(dir, "x".repeat(120))
+      expect(yield* failure(long)).toEqual(expect.objectContaining({ _tag: "NameTooLong", limit: UnixAddress.limit }))
+      expect("diagnosis" in (yield* failure(long))).toBe(false)
+    }).pipe(Effect.provide(UnixConnector.layer)))
+})
+
+// A socket file with no listener, as a crashed server leaves it: the child listens and exits
+// without closing, so its socket file stays.
+const staleScript = `
+const net = require("node:net")
+net.createServer().listen(process.argv[1], () => process.exit(0))
+`
+
+// The permission cases need root to drop to nobody, and a checkout nobody can read.
+const repo = fileURLToPath(new URL("../../..", import.meta.url))
+const asNobody = { uid: 65534, gid: 65534, cwd: repo }
+const canDrop = process.getuid?.() === 0 &&
+  spawnSync(process.execPath, ["-e", "require.resolve('@effect-connect/unix')"], asNobody).status === 0
+
+const childScript = `
+const { Effect } = await import("effect")
+const { Address, Connector } = await import("@effect-connect/core")
+const { UnixConnector } = await import("@effect-connect/unix")
+const e = await Effect.runPromise(Effect.flip(Effect.scoped(Connector.connect(Address.unix(process.argv[1])))).pipe(
+  Effect.provide(UnixConnector.layer)))
+console.log(JSON.stringify({ _tag: e._tag, errno: e.errno, reason: e.reason, diagnosis: e.diagnosis, message: e.message }))
+`
+const connectAsNobody = (path: string) => {
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", childScript, path], asNobody)
+  expect(child.stderr.toString()).toBe("")
+  return JSON.parse(child.stdout.toString())
+}
+
+describe("UnixConnector: permissions, from a child process running as nobody", () => {
+  it.scopedLive.skipIf(!canDrop)(
+    `search permission on a directory vs write permission on the socket${canDrop ? "" : " (skipped: needs root and a checkout uid 65534 can read)"}`,
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        chmodSync(dir, 0o755)
+        const locked = join(dir, "locked")
+        mkdirSync(locked, 0o700)
+        yield* listening(join(locked, "s.sock"))
+        const open = join(dir, "open")
+        mkdirSync(open, 0o755)
+        const readOnly = join(open, "s.sock")
+        yield* listening(readOnly)
+        chmodSync(readOnly, 0o755)
+
+        expect(connectAsNobody(join(locked, "s.sock"))).toMatchObject({
+          _tag: "PermissionDenied", errno: "EACCES", reason: "search-prefix", diagnosis: { component: locked, problem: "search-denied" }
+        })
+        const write = connectAsNobody(readOnly)
+        expect(write).toMatchObject({
+          _tag: "PermissionDenied", errno: "EACCES", reason: "socket-write", diagnosis: { component: readOnly, problem: "write-denied" }
+        })
+        expect(write.message).toContain("no write permission on this socket file")
+      }),
+    30_000
+  )
+})
