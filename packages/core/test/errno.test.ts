@@ -100,6 +100,21 @@ describe("the errno table", () => {
     expect(decoded.message).toBe(error.message)
   })
 
+  it("a path diagnosis: in the message instead of the hint, sets EACCES's reason, survives encode and decode", () => {
+    const unix = { kind: "unix", syscall: "connect", address: "unix:///run/app.sock", platform: "linux" } as const
+    const denied = ConnectError.fromErrno("EACCES", { ...unix, diagnosis: { component: "/run/app.sock", problem: "write-denied" } })
+    expect(denied).toMatchObject({ _tag: "PermissionDenied", reason: "socket-write", diagnosis: { component: "/run/app.sock", problem: "write-denied" } })
+    expect(denied.message).toBe(
+      "connect unix:///run/app.sock failed with EACCES: permission denied, socket-write: /run/app.sock: no write permission on this socket file"
+    )
+    expect(ConnectError.fromErrno("EACCES", { ...unix, diagnosis: { component: "/run", problem: "search-denied" } }))
+      .toMatchObject({ reason: "search-prefix" })
+    const schema = ConnectError.PermissionDenied
+    const decoded = Schema.decodeUnknownSync(schema)(JSON.parse(JSON.stringify(Schema.encodeSync(schema)(denied as ConnectError.PermissionDenied))))
+    expect(decoded.diagnosis).toEqual(denied.diagnosis)
+    expect(decoded.message).toBe(denied.message)
+  })
+
   it("our deadline uses the kernel's tag with source deadline", () => {
     expect(ConnectError.deadline("unix:///run/x.sock", "darwin")).toMatchObject({
       _tag: "TimedOut", errno: "ETIMEDOUT", code: 60, source: "deadline", transient: true
