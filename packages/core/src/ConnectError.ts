@@ -14,7 +14,7 @@ import * as Errno from "./Errno.js"
  * @category models
  */
 export const Syscall = Schema.Literal(
-  "socket", "setsockopt", "bind", "connect", "getsockopt", "getsockname", "getpeername", "send", "recv", "poll"
+  "socket", "setsockopt", "bind", "connect", "getsockopt", "getsockname", "getpeername", "send", "recv", "poll", "open"
 )
 
 /**

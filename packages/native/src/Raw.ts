@@ -54,6 +54,20 @@ export const socket = (family: Family, type: Type): Effect.Effect<number, Connec
   )
 
 /**
+ * open(2) of a directory as a handle for paths beneath it: on Linux `/proc/self/fd/<fd>/name` is
+ * a short path to `name` in that directory, whatever the directory's own path length. O_PATH on
+ * Linux, so only search permission is needed, as for a connect. Closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category syscalls
+ */
+export const openDirectory = (path: string): Effect.Effect<number, ConnectError.ErrnoError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => fd.check(binding.openDirectory(path), "open", context(path))),
+    (dir) => Effect.sync(() => binding.close(dir))
+  )
+
+/**
  * connect(2), once: EINPROGRESS is the `InProgress` error here (poll with `writable`, then read
  * `pendingError`).
  *

@@ -4,14 +4,17 @@
  * by directory, and the error comes back with the same tag and a `diagnosis`: missing directory
  * vs missing socket, search permission on a directory vs write permission on the socket, a
  * regular file where the socket should be, a stale socket nobody listens on, a symlink loop. An
- * EACCES's `reason` says which permission it was (`search-prefix` or `socket-write`).
+ * EACCES's `reason` says which permission it was (`search-prefix` or `socket-write`). By option,
+ * a path longer than sun_path is connected through its directory (Linux).
  *
  * @since 0.1.0
  */
-import { ConnectError, Connector, Errno } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
-import { Effect, Layer, Predicate } from "effect"
+import { Address, ConnectError, Connector, Errno } from "@effect-connect/core"
+import { NativeConnector, Raw } from "@effect-connect/native"
+import { Effect, Layer, Predicate, Scope } from "effect"
+import { basename, dirname, resolve } from "node:path"
 import { walk } from "./internal/walk.js"
+import * as UnixAddress from "./UnixAddress.js"
 
 const walked: ReadonlySet<string> = new Set(["ENOENT", "ENOTDIR", "EACCES", "ELOOP", "ECONNREFUSED"])
 
@@ -37,28 +40,82 @@ export const diagnose = <E>(path: string, error: E): Effect.Effect<E> => {
 }
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * A path longer than sun_path: `"fail"` (the default) is `NameTooLong` with the limit;
+   * `"via-directory"` (Linux) opens the socket's directory (O_PATH, for the connect only) and
+   * connects to `/proc/self/fd/<dir>/<name>`, a short path to the same socket file. The
+   * connection's `remote` and any error's `address` are the path asked for.
+   */
+  readonly longPaths?: "fail" | "via-directory"
+}
+
+// The same error with another address: the fields are the class's own properties.
+const readdress = <E>(error: E, address: string): E =>
+  Predicate.hasProperty(error, "address")
+    ? new (error.constructor as new(fields: object) => E)({ ...error, address })
+    : error
+
+const viaDirectory = (
+  inner: Connector.Connector["Type"],
+  address: Address.UnixPath,
+  options: Connector.ConnectOptions | undefined
+) => {
+  const full = resolve(address.path)
+  const input = Address.format(address)
+  const dir = Effect.mapError(
+    Raw.openDirectory(dirname(full)),
+    (e) => ConnectError.fromErrno(e.errno, { kind: "unix", syscall: "connect", address: input, platform: Errno.currentPlatform })
+  )
+  return Effect.acquireUseRelease(
+    Scope.make(),
+    (held) =>
+      Effect.flatMap(Scope.extend(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(full)}`), options)).pipe(
+        Effect.map((connection) => ({ ...connection, remote: address })),
+        Effect.mapError((e) => readdress(e, input))
+      ),
+    // The directory is needed only to resolve the path: the connected socket does not use it.
+    (held, exit) => Scope.close(held, exit)
+  )
+}
+
+/**
  * Wraps the `Connector` in context: unix path errors are diagnosed, everything else passes
  * through.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Connector.Connector["Type"], never, Connector.Connector> = Effect.map(
-  Connector.Connector,
-  (inner) => ({
-    connect: (address, options) =>
-      address._tag === "UnixPath"
-        ? Effect.catchAll(inner.connect(address, options), (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail))
-        : inner.connect(address, options)
-  }) as Connector.Connector["Type"]
-)
+export const make = (options: Options = {}): Effect.Effect<Connector.Connector["Type"], never, Connector.Connector> =>
+  Effect.map(Connector.Connector, (inner) => ({
+    connect: (address: Address.Address, connectOptions?: Connector.ConnectOptions) => {
+      if (address._tag !== "UnixPath") return inner.connect(address, connectOptions)
+      const long = options.longPaths === "via-directory" && Errno.currentPlatform === "linux" &&
+        Buffer.byteLength(address.path, "utf8") + 1 > UnixAddress.limit
+      return Effect.catchAll(
+        long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
+        (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)
+      )
+    }
+  }) as Connector.Connector["Type"])
 
 /**
- * `NativeConnector.layer` with unix path errors diagnosed.
+ * `NativeConnector.layer` with unix path errors diagnosed, and long paths as `options` say.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Connector.Connector> = Layer.effect(Connector.Connector, make).pipe(
-  Layer.provide(NativeConnector.layer)
-)
+export const layerWith = (options: Options): Layer.Layer<Connector.Connector> =>
+  Layer.effect(Connector.Connector, make(options)).pipe(Layer.provide(NativeConnector.layer))
+
+/**
+ * `NativeConnector.layer` with unix path errors diagnosed; a path longer than sun_path is
+ * `NameTooLong`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Connector.Connector> = layerWith({})

@@ -7,7 +7,9 @@ import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync
+} from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -105,6 +107,51 @@ describe("UnixConnector: the path is walked after a failure", () => {
       expect(yield* failure(long)).toEqual(expect.objectContaining({ _tag: "NameTooLong", limit: UnixAddress.limit }))
       expect("diagnosis" in (yield* failure(long))).toBe(false)
     }).pipe(Effect.provide(UnixConnector.layer)))
+})
+
+describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than sun_path (Linux)", () => {
+  // A directory whose socket paths are too long for sun_path, and a server listening in it
+  // through the same /proc/self/fd route.
+  const longDirectory = Effect.gen(function*() {
+    const base = yield* tempDir
+    const dir = join(base, "d".repeat(60), "e".repeat(60))
+    mkdirSync(dir, { recursive: true })
+    const handle = yield* Effect.acquireRelease(
+      Effect.sync(() => openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY)),
+      (fd) => Effect.sync(() => closeSync(fd))
+    )
+    yield* listening(`/proc/self/fd/${handle}/up.sock`)
+    return dir
+  })
+  const fdCount = () => readdirSync("/proc/self/fd").length
+
+  it.scopedLive("fail by default; via-directory connects, reports the path asked for, and keeps no fd", () =>
+    Effect.gen(function*() {
+      const dir = yield* longDirectory
+      const up = join(dir, "up.sock")
+      expect(Buffer.byteLength(up) + 1).toBeGreaterThan(UnixAddress.limit)
+      expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(up))).pipe(Effect.provide(UnixConnector.layer))))
+        .toMatchObject({ _tag: "NameTooLong", limit: UnixAddress.limit, address: `unix://${up}` })
+
+      const via = UnixConnector.layerWith({ longPaths: "via-directory" })
+      const before = fdCount()
+      const remote = yield* Effect.scoped(Effect.map(Connector.connect(Address.unix(up)), (c) => {
+        expect(fdCount()).toBe(before + 1)
+        return c.remote
+      })).pipe(Effect.provide(via))
+      expect(remote).toEqual(Address.unix(up))
+      expect(fdCount()).toBe(before)
+
+      const missing = join(dir, "missing.sock")
+      expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(missing))).pipe(Effect.provide(via)))).toMatchObject({
+        _tag: "NotFound", errno: "ENOENT", address: `unix://${missing}`, diagnosis: { component: missing, problem: "missing-socket" }
+      })
+      const gone = join(dir, "gone", "x".repeat(20), "s.sock")
+      expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(gone))).pipe(Effect.provide(via)))).toMatchObject({
+        _tag: "NotFound", errno: "ENOENT", address: `unix://${gone}`, diagnosis: { component: join(dir, "gone"), problem: "missing-directory" }
+      })
+      expect(fdCount()).toBe(before)
+    }))
 })
 
 // A socket file with no listener, as a crashed server leaves it: the child listens and exits
