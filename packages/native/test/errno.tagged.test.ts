@@ -1,0 +1,120 @@
+/**
+ * The errnos of the binding tests, this time as tagged errors with their fields: the state errors
+ * through the raw API, and the errnos loopback will not produce (injected by seccomp in a child
+ * process) through the whole `Connector.connect` path.
+ */
+import { Address } from "@effect-connect/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Raw } from "@effect-connect/native"
+import { binding } from "../src/internal/binding.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-tagged-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const listening = (path: string) =>
+  Effect.acquireRelease(
+    Effect.async<Server>((resume) => {
+      const server = createServer((s) => s.destroy())
+      server.listen(path, () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.sync(() => server.close())
+  )
+
+const raw = { syscall: "connect", transient: false } as const
+
+describe("state errors through the raw API", () => {
+  it.scopedLive("EISCONN, EBADF, ENOTSOCK, EAFNOSUPPORT, EINVAL", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "s.sock")
+      yield* listening(path)
+      const unix = yield* Raw.socket("unix", "stream")
+      yield* Raw.connect(unix, Address.unix(path))
+      expect(yield* Effect.flip(Raw.connect(unix, Address.unix(path)))).toMatchObject({
+        _tag: "AlreadyConnected", errno: "EISCONN", code: 106, address: `unix://${path}`, ...raw
+      })
+
+      const to = Address.tcp("127.0.0.1", 1)
+      expect(yield* Effect.flip(Raw.connect(1 << 30, to))).toMatchObject({
+        _tag: "BadDescriptor", errno: "EBADF", code: 9, address: "tcp://127.0.0.1:1", ...raw
+      })
+      const file = join(dir, "regular")
+      writeFileSync(file, "x")
+      const fd = yield* Effect.acquireRelease(Effect.sync(() => openSync(file, "r")), (f) => Effect.sync(() => closeSync(f)))
+      expect(yield* Effect.flip(Raw.connect(fd, to))).toMatchObject({ _tag: "NotASocket", errno: "ENOTSOCK", code: 88, ...raw })
+
+      const inet = yield* Raw.socket("inet", "stream")
+      expect(yield* Effect.flip(Raw.connect(inet, Address.tcp("::1", 1)))).toMatchObject({
+        _tag: "AddressFamilyNotSupported", errno: "EAFNOSUPPORT", code: 97, address: "tcp://[::1]:1", ...raw
+      })
+      const inet6 = yield* Raw.socket("inet6", "stream")
+      expect(yield* Effect.flip(Raw.connect(inet6, to))).toMatchObject({
+        _tag: "InvalidArgument", errno: "EINVAL", code: 22, ...raw
+      })
+    }))
+
+  it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
+    Effect.gen(function*() {
+      // A listener with backlog 0 that never accepts: after the first connection, SYNs are
+      // dropped and connects stay in progress.
+      const listener = yield* Raw.socket("inet", "stream")
+      yield* Raw.bind(listener, Address.tcp("127.0.0.1", 0))
+      expect(binding.listen(listener, 0)).toBe(0)
+      const to = (yield* Raw.localAddress(listener)) as Address.Tcp
+      let already: unknown
+      for (let i = 0; i < 8 && already === undefined; i++) {
+        const fd = yield* Raw.socket("inet", "stream")
+        expect(yield* Effect.flip(Raw.connect(fd, to))).toMatchObject({ _tag: "InProgress", errno: "EINPROGRESS", code: 115, ...raw })
+        const again = yield* Effect.either(Raw.connect(fd, to))
+        if (again._tag === "Left") already = again.left
+      }
+      expect(already).toMatchObject({
+        _tag: "AlreadyInProgress", errno: "EALREADY", code: 114, address: Address.format(to), ...raw
+      })
+    }))
+})
+
+const errnoInject = fileURLToPath(new URL("../build/Release/errno-inject", import.meta.url))
+const repo = fileURLToPath(new URL("../../..", import.meta.url))
+const injectable = process.platform === "linux" && existsSync(errnoInject)
+
+// A connect through NativeConnector.layer in a child whose `syscall` always fails with `errno`.
+const connectInjected = (syscall: string, errno: number) => {
+  const script = `
+    const { Effect } = await import("effect")
+    const { Address, Connector } = await import("@effect-connect/core")
+    const { NativeConnector } = await import("@effect-connect/native")
+    const error = await Effect.runPromise(Effect.flip(Effect.scoped(Connector.connect(Address.tcp("127.0.0.1", 1)))).pipe(
+      Effect.provide(NativeConnector.layer)))
+    console.log(JSON.stringify(error))
+  `
+  const child = spawnSync(errnoInject, [syscall, String(errno), "--", process.execPath, "--input-type=module", "-e", script], {
+    cwd: repo,
+    encoding: "utf8",
+    timeout: 20_000
+  })
+  expect(child.stderr).toBe("")
+  return JSON.parse(child.stdout)
+}
+
+describe(`injected errnos through Connector.connect${injectable ? "" : " (skipped: errno-inject needs Linux and its build)"}`, () => {
+  const connect = { syscall: "connect", address: "tcp://127.0.0.1:1" }
+  const cases = [
+    ["connect", "EADDRINUSE", 98, { _tag: "AddressInUse", errno: "EADDRINUSE", code: 98, transient: true, ...connect }],
+    ["connect", "EPERM", 1, { _tag: "OperationNotPermitted", errno: "EPERM", code: 1, transient: false, ...connect }],
+    ["connect", "ENOBUFS", 105, { _tag: "OutOfResources", errno: "ENOBUFS", code: 105, transient: true, ...connect }],
+    ["socket", "EMFILE", 24, { _tag: "TooManyOpenFiles", errno: "EMFILE", code: 24, transient: true, scope: "process", syscall: "socket" }]
+  ] as const
+  it.skipIf(!injectable).each(cases)("%s failing with %s (%d)", (syscall, _name, errno, expected) => {
+    expect(connectInjected(syscall, errno)).toEqual(expect.objectContaining(expected))
+  }, 30_000)
+})
