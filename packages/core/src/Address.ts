@@ -7,6 +7,7 @@
  */
 import { Data, Effect } from "effect"
 import { InvalidAddress } from "./ConnectError.js"
+import * as check from "./internal/check.js"
 import * as ip from "./internal/ip.js"
 
 /**
@@ -121,13 +122,16 @@ export const format = (address: Address): string => {
 const invalid = (input: string, field: InvalidAddress["field"], reason: string) =>
   Effect.fail(new InvalidAddress({ input, field, reason }))
 
+const fromProblem = <A>(problem: InvalidAddress | undefined, value: A): Effect.Effect<A, InvalidAddress> =>
+  problem === undefined ? Effect.succeed(value) : Effect.fail(problem)
+
 /**
  * Which ports are allowed: a connect needs 1..65535; a local bind may ask for 0 (any port).
  *
  * @since 0.1.0
  * @category models
  */
-export type PortRule = "remote" | "local"
+export type PortRule = check.PortRule
 
 /**
  * Checks a port.
@@ -135,12 +139,8 @@ export type PortRule = "remote" | "local"
  * @since 0.1.0
  * @category validation
  */
-export const validatePort = (input: string, port: number, rule: PortRule = "remote"): Effect.Effect<number, InvalidAddress> => {
-  const min = rule === "remote" ? 1 : 0
-  return !Number.isInteger(port) || port < min || port > 65535
-    ? invalid(input, "port", `must be a whole number from ${min} to 65535, got ${port}`)
-    : Effect.succeed(port)
-}
+export const validatePort = (input: string, port: number, rule: PortRule = "remote"): Effect.Effect<number, InvalidAddress> =>
+  Effect.suspend(() => fromProblem(check.portProblem(() => input, port, rule), port))
 
 /**
  * Checks a host: an IPv4 literal, an IPv6 literal (with an optional zone), or a host name.
@@ -148,14 +148,8 @@ export const validatePort = (input: string, port: number, rule: PortRule = "remo
  * @since 0.1.0
  * @category validation
  */
-export const validateHost = (input: string, host: string): Effect.Effect<string, InvalidAddress> => {
-  if (host.length === 0) return invalid(input, "host", "is empty")
-  if (host.includes("\0")) return invalid(input, "host", "contains a NUL byte")
-  if (ip.ipVersion(host) !== undefined || ip.isHostName(host)) return Effect.succeed(host)
-  if (host.includes(":")) return invalid(input, "host", `is not a valid IPv6 address: ${host}`)
-  if (/^[\d.]+$/.test(host)) return invalid(input, "host", `is not a valid IPv4 address: ${host}`)
-  return invalid(input, "host", `is not a valid host name: ${host}`)
-}
+export const validateHost = (input: string, host: string): Effect.Effect<string, InvalidAddress> =>
+  Effect.suspend(() => fromProblem(check.hostProblem(() => input, host), host))
 
 /**
  * Checks an address before any syscall. Path length is left to the platform layer, which knows
@@ -164,26 +158,8 @@ export const validateHost = (input: string, host: string): Effect.Effect<string,
  * @since 0.1.0
  * @category validation
  */
-export const validate = <A extends Address>(address: A, rule: PortRule = "remote"): Effect.Effect<A, InvalidAddress> => {
-  const input = format(address)
-  switch (address._tag) {
-    case "Tcp":
-      return Effect.as(
-        Effect.zip(validateHost(input, address.host), validatePort(input, address.port, rule)),
-        address
-      )
-    case "UnixPath":
-      return address.path.length === 0
-        ? invalid(input, "path", "is empty")
-        : address.path.includes("\0")
-        ? invalid(input, "path", "contains a NUL byte")
-        : Effect.succeed(address)
-    case "Abstract":
-      return address.name.length === 0 ? invalid(input, "name", "is empty") : Effect.succeed(address)
-    case "Unspecified":
-      return Effect.succeed(address)
-  }
-}
+export const validate = <A extends Address>(address: A, rule: PortRule = "remote"): Effect.Effect<A, InvalidAddress> =>
+  Effect.suspend(() => fromProblem(check.addressProblem(() => format(address), address, rule), address))
 
 /**
  * Reads the URL form: `tcp://host:port`, `tcp://[v6]:port`, `unix:///path`, `unix-abstract:name`.

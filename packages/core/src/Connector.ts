@@ -19,6 +19,7 @@ import {
 } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Errno from "./Errno.js"
+import * as check from "./internal/check.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -111,53 +112,53 @@ export const attempts = Metric.counter("effect_connect_attempts_total", {
   description: "connect attempts, tagged by outcome: ok or the error's tag"
 })
 
-// One tagged counter per outcome, made once: tagging on every attempt hashes a new metric key.
-const counters = new Map<string, Metric.Metric.Counter<number>>()
+// One tagged counter's increment per outcome, made once: tagging on every attempt hashes a new
+// metric key.
+const increments = new Map<string, Effect.Effect<void>>()
 const countOutcome = (outcome: string) => {
-  let counter = counters.get(outcome)
-  if (counter === undefined) {
-    counter = Metric.tagged(attempts, "outcome", outcome)
-    counters.set(outcome, counter)
+  let increment = increments.get(outcome)
+  if (increment === undefined) {
+    increment = Metric.increment(Metric.tagged(attempts, "outcome", outcome))
+    increments.set(outcome, increment)
   }
-  return Metric.increment(counter)
+  return increment
 }
 
 // The tracer every runtime has unless one is provided: its spans reach no one.
 const nativeTracer = Effect.runSync(Effect.tracer)
 
-const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) =>
-  Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) => {
-    const counted = Effect.tapBoth(effect, {
-      onFailure: (e) =>
-        Effect.zipRight(
-          countOutcome(e._tag),
-          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt })
-        ),
-      onSuccess: () => countOutcome("ok")
-    })
-    // A span costs a third of a loopback connect: made only when a tracer will receive it.
-    return Effect.tracerWith((tracer) =>
-      tracer === nativeTracer ? counted : Effect.tapBoth(counted, {
+const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) => {
+  const counted = Effect.tapBoth(effect, {
+    onFailure: (e) =>
+      Effect.zipRight(
+        countOutcome(e._tag),
+        Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
+          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt }))
+      ),
+    onSuccess: () => countOutcome("ok")
+  })
+  // A span costs a third of a loopback connect: made only when a tracer will receive it.
+  return Effect.tracerWith((tracer) =>
+    tracer === nativeTracer ? counted : Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
+      Effect.tapBoth(counted, {
         onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
         onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
       }).pipe(Effect.withSpan("effect-connect.connect", {
         attributes: { "connect.address": Address.format(address), "connect.attempt": attempt },
         captureStackTrace: false
-      }))
-    )
-  })
+      })))
+  )
+}
 
-const checkOptions = (address: Address.Address, options: ConnectOptions): Effect.Effect<void, InvalidAddress> => {
-  const input = Address.format(address)
+const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
   const local = options.local
-  if (local === undefined) return Effect.void
+  if (local === undefined) return undefined
+  const input = () => Address.format(address)
   if (address._tag !== "Tcp") {
-    return Effect.fail(new InvalidAddress({ input, field: "option", reason: "local: binding is for tcp addresses only" }))
+    return new InvalidAddress({ input: input(), field: "option", reason: "local: binding is for tcp addresses only" })
   }
-  return Effect.all([
-    local.host === undefined ? Effect.void : Address.validateHost(input, local.host),
-    local.port === undefined ? Effect.void : Address.validatePort(input, local.port, "local")
-  ], { discard: true })
+  return (local.host === undefined ? undefined : check.hostProblem(input, local.host)) ??
+    (local.port === undefined ? undefined : check.portProblem(input, local.port, "local"))
 }
 
 /**
@@ -175,30 +176,38 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
         onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
       })
     }
+    const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
+      Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
+        Connection,
+        InetError | UnixError | InvalidAddress | Policy.AllAttemptsFailed<InetError | UnixError | InvalidAddress>,
+        Scope.Scope
+      > => {
+        const candidates = Arr.map(interleave(answers), (r) => Address.tcp(r.address, address.port))
+        if (candidates.length === 1) return attempt(candidates[0], options)
+        return Policy.race<Address.Tcp, Connection, InetError | UnixError | InvalidAddress, never>(candidates, (c) => attempt(c, options), {
+          describe: Address.format,
+          ...(options.attemptDelay === undefined ? {} : { delay: options.attemptDelay })
+        })
+      })
+    // Checked with plain functions, not effects: this runs on every connect.
     const connect = (address: Address.Address, options: ConnectOptions = {}) =>
-      Effect.gen(function*() {
-        yield* Address.validate(address)
-        yield* checkOptions(address, options)
+      Effect.suspend(() => {
+        const problem = check.addressProblem(() => Address.format(address), address, "remote") ?? optionsProblem(address, options)
+        if (problem !== undefined) return Effect.fail(problem)
         switch (address._tag) {
           case "Unspecified":
-            return yield* new InvalidAddress({
-              input: Address.format(address),
-              field: "family",
-              reason: "unspecified: is for dissolving a datagram association, a stream cannot connect to it"
-            })
+            return Effect.fail(
+              new InvalidAddress({
+                input: Address.format(address),
+                field: "family",
+                reason: "unspecified: is for dissolving a datagram association, a stream cannot connect to it"
+              })
+            )
           case "UnixPath":
           case "Abstract":
-            return yield* attempt(address, options)
-          case "Tcp": {
-            if (Address.ipVersion(address) !== undefined) return yield* attempt(address, options)
-            const resolved = interleave(yield* resolver.resolve(address.host))
-            const candidates = Arr.map(resolved, (r) => Address.tcp(r.address, address.port))
-            if (candidates.length === 1) return yield* attempt(candidates[0], options)
-            return yield* Policy.race(candidates, (c) => attempt(c, options), {
-              describe: Address.format,
-              ...(options.attemptDelay === undefined ? {} : { delay: options.attemptDelay })
-            })
-          }
+            return attempt(address, options)
+          case "Tcp":
+            return Address.ipVersion(address) !== undefined ? attempt(address, options) : resolveAndRace(address, options)
         }
       })
     return { connect } as Connector["Type"]
