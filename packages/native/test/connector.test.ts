@@ -1,39 +1,25 @@
 import { Address, Connector, Policy } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule } from "effect"
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { createServer, type Server } from "node:net"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
+import type { Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
 import { binding } from "../src/internal/binding.js"
+import { fdCount, listening, tempDir } from "./support.js"
 
-const fdCount = () => readdirSync("/proc/self/fd").length
-
-const listening = (at: number | string = 0) =>
-  Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
-      const server = createServer((s) => s.pipe(s))
-      server.listen(at, () => resume(Effect.succeed(server)))
-    }),
-    (server) => Effect.sync(() => server.close())
-  )
+const echo = (s: Socket) => s.pipe(s)
 
 // A port that was free a moment ago: nothing listens there.
 const closedPort = Effect.map(
-  Effect.scoped(Effect.map(listening(), (s) => (s.address() as { port: number }).port)),
+  Effect.scoped(Effect.map(listening(0, echo), (s) => (s.address() as { port: number }).port)),
   (port) => port
-)
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-native-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
 describe("NativeConnector over the real kernel", () => {
   it.scoped("connects over TCP and hands the fd to a net.Socket that echoes", () =>
     Effect.gen(function*() {
-      const server = yield* listening()
+      const server = yield* listening(0, echo)
       const port = (server.address() as { port: number }).port
       const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port), { noDelay: true, keepAlive: true })
       expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
@@ -62,7 +48,7 @@ describe("NativeConnector over the real kernel", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "s.sock")
-      yield* listening(path)
+      yield* listening(path, echo)
       const connection = yield* Connector.connect(Address.unix(path))
       expect(connection.remote).toEqual(Address.unix(path))
       expect(yield* Effect.flip(Connector.connect(Address.unix(join(dir, "none.sock")))))
@@ -86,13 +72,13 @@ describe("NativeConnector over the real kernel", () => {
       )
       yield* Effect.sleep("150 millis")
       expect(fdCount()).toBeLessThanOrEqual(before + 1)
-      yield* listening(port)
+      yield* listening(port, echo)
       expect(yield* Fiber.join(fiber)).toEqual(Address.tcp("127.0.0.1", port))
     }).pipe(Effect.provide(NativeConnector.layer)), 10_000)
 
   it.live("1000 connects, some interrupted mid-flight, leave the fd count unchanged", () =>
     Effect.gen(function*() {
-      const server = yield* listening()
+      const server = yield* listening(0, echo)
       const port = (server.address() as { port: number }).port
       const before = fdCount()
       for (let i = 0; i < 1000; i++) {

@@ -7,27 +7,12 @@ import { Address } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs"
-import { createServer, type Server } from "node:net"
-import { tmpdir } from "node:os"
+import { closeSync, existsSync, openSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Raw } from "@effect-connect/native"
 import { binding } from "../src/internal/binding.js"
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-tagged-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
-
-const listening = (path: string) =>
-  Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
-      const server = createServer((s) => s.destroy())
-      server.listen(path, () => resume(Effect.succeed(server)))
-    }),
-    (server) => Effect.sync(() => server.close())
-  )
+import { listening, tempDir } from "./support.js"
 
 const raw = { syscall: "connect", transient: false } as const
 

@@ -8,13 +8,10 @@ import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
 import { binding } from "../src/internal/binding.js"
-
-const fdCount = () => readdirSync("/proc/self/fd").length
+import { fdCount, tempDir } from "./support.js"
 
 // Accepts and closes on a unix path and four TCP ports; prints the ports when ready.
 const peerScript = `
@@ -63,10 +60,7 @@ const random = (seed: number) => () => {
 describe("reliability", () => {
   it.live("100k connects with random timeouts and interruptions leave the fd count unchanged", () =>
     Effect.gen(function*() {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-reliability-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
+      const dir = yield* tempDir
       const path = join(dir, "peer.sock")
       const { ports } = yield* peer(path)
       const hole = yield* port(true)

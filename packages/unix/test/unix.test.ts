@@ -7,28 +7,11 @@ import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import {
-  chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync
-} from "node:fs"
-import { createServer, type Server } from "node:net"
-import { tmpdir } from "node:os"
+import { chmodSync, closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { UnixAddress, UnixConnector } from "@effect-connect/unix"
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "ec-unix-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
-
-const listening = (path: string) =>
-  Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
-      const server = createServer((s) => s.destroy())
-      server.listen(path, () => resume(Effect.succeed(server)))
-    }),
-    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
-  )
+import { fdCount, listening, tempDir } from "../../native/test/support.js"
 
 const failure = (path: string) => Effect.flip(Effect.scoped(Connector.connect(Address.unix(path))))
 
@@ -123,7 +106,6 @@ describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than 
     yield* listening(`/proc/self/fd/${handle}/up.sock`)
     return dir
   })
-  const fdCount = () => readdirSync("/proc/self/fd").length
 
   it.scopedLive("fail by default; via-directory connects, reports the path asked for, and keeps no fd", () =>
     Effect.gen(function*() {
