@@ -28,6 +28,8 @@ export type Kind = "inet" | "unix" | "datagram"
  *
  * - `raw`: a state or argument error that the safe `Connector` API cannot produce (it owns the
  *   socket from creation to close); it surfaces only from the raw native API.
+ * - `pathCause`: a unix socket's path can be the cause; `@effect-connect/unix` walks the path
+ *   after these.
  *
  * @since 0.1.0
  * @category models
@@ -42,6 +44,7 @@ export interface Row {
   readonly transient: boolean
   readonly kinds: ReadonlyArray<Kind>
   readonly raw?: true
+  readonly pathCause?: true
 }
 
 const all = ["inet", "unix", "datagram"] as const
@@ -86,7 +89,7 @@ export const table = {
     hint: "the peer did not answer: a firewall dropping packets, a listener whose backlog is full, or a host that is down"
   },
   ECONNREFUSED: {
-    tag: "ConnectionRefused", linux: 111, darwin: 61, freebsd: 61, transient: true, kinds: all,
+    tag: "ConnectionRefused", linux: 111, darwin: 61, freebsd: 61, transient: true, kinds: all, pathCause: true,
     meaning: "the peer refused the connection",
     hint: "nothing is listening there; for a unix socket, the file exists but its server is gone (a stale socket)"
   },
@@ -126,7 +129,7 @@ export const table = {
     meaning: "a previous connect on this socket has not completed yet"
   },
   EACCES: {
-    tag: "PermissionDenied", linux: 13, darwin: 13, freebsd: 13, transient: false, kinds: all,
+    tag: "PermissionDenied", linux: 13, darwin: 13, freebsd: 13, transient: false, kinds: all, pathCause: true,
     meaning: "permission denied",
     hint: "a broadcast address needs SO_BROADCAST; a unix socket needs search permission on every directory " +
       "of its path and write permission on the socket file"
@@ -137,7 +140,7 @@ export const table = {
     hint: "over IP: no ephemeral port is free; for a unix socket on Linux: the listener's backlog is full"
   },
   ENOTDIR: {
-    tag: "NotADirectory", linux: 20, darwin: 20, freebsd: 20, transient: false, kinds: path,
+    tag: "NotADirectory", linux: 20, darwin: 20, freebsd: 20, transient: false, kinds: path, pathCause: true,
     meaning: "a component of the path prefix is not a directory"
   },
   ENAMETOOLONG: {
@@ -145,12 +148,12 @@ export const table = {
     meaning: "the socket path is longer than the platform allows"
   },
   ENOENT: {
-    tag: "NotFound", linux: 2, darwin: 2, freebsd: 2, transient: true, kinds: path,
+    tag: "NotFound", linux: 2, darwin: 2, freebsd: 2, transient: true, kinds: path, pathCause: true,
     meaning: "the socket file does not exist",
     hint: "the server has not created it yet, or a directory on the path is missing"
   },
   ELOOP: {
-    tag: "SymlinkLoop", linux: 40, darwin: 62, freebsd: 62, transient: false, kinds: path,
+    tag: "SymlinkLoop", linux: 40, darwin: 62, freebsd: 62, transient: false, kinds: path, pathCause: true,
     meaning: "too many symbolic links were met while resolving the path"
   },
   // What Linux adds for connect, socket and bind, and what a datagram association reports.

@@ -1,6 +1,7 @@
 /**
  * A `Connector` whose unix path errors say where on the path the connect failed and why. After
- * ENOENT, ENOTDIR, EACCES, ELOOP or ECONNREFUSED on a `UnixPath`, the path is walked, directory
+ * an errno the table marks `pathCause` (ENOENT, ENOTDIR, EACCES, ELOOP, ECONNREFUSED) on a
+ * `UnixPath`, the path is walked, directory
  * by directory, and the error comes back with the same tag and a `diagnosis`: missing directory
  * vs missing socket, search permission on a directory vs write permission on the socket, a
  * regular file where the socket should be, a stale socket nobody listens on, a symlink loop. An
@@ -16,7 +17,7 @@ import { basename, dirname, resolve } from "node:path"
 import { walk } from "./internal/walk.js"
 import * as UnixAddress from "./UnixAddress.js"
 
-const walked: ReadonlySet<string> = new Set(["ENOENT", "ENOTDIR", "EACCES", "ELOOP", "ECONNREFUSED"])
+const walked: ReadonlySet<string> = new Set(Errno.names.filter((name) => (Errno.table[name] as Errno.Row).pathCause === true))
 
 /**
  * The error of a connect to `path`, with what a walk of the path found, when its errno is one a
