@@ -1,11 +1,12 @@
-import { Address, Connector, Policy } from "@effect-connect/core"
+import { Address, Connector, Policy, Resolver } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schedule } from "effect"
+import { Effect, Exit, Fiber, Layer, Schedule } from "effect"
+import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
+import { type Binding, binding } from "../src/internal/binding.js"
 import { fdCount, listening, tempDir } from "./support.js"
 
 const echo = (s: Socket) => s.pipe(s)
@@ -115,4 +116,41 @@ describe("NativeConnector over the real kernel", () => {
       // Without turns, all 2000 (synchronous for unix) run in one go and the loop turns once or twice.
       expect(turns).toBeGreaterThan(10)
     }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer)), 30_000)
+})
+
+describe("NativeConnector through the binding seam (errnos the kernel gives only by chance)", () => {
+  // The real binding with some calls overridden, and the fds it closed.
+  const seam = (overrides: Partial<Binding>) => {
+    const closed: Array<number> = []
+    const sys: Binding = { ...binding, close: (fd) => (closed.push(fd), binding.close(fd)), ...overrides }
+    const layer = Layer.effect(Connector.Connector, NativeConnector.make(sys)).pipe(Layer.provide(Resolver.layerStatic({})))
+    return { closed, layer }
+  }
+  const { ENOBUFS, EINTR } = constants.errno
+
+  it.scopedLive("EINTR from connect: the connect goes on, as after EINPROGRESS", () => {
+    const { layer } = seam({ connect: (fd, sa) => (binding.connect(fd, sa), -EINTR) })
+    return Effect.gen(function*() {
+      const server = yield* listening(0)
+      const port = (server.address() as { port: number }).port
+      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scopedLive("a failing setsockopt or getsockname is that syscall's tagged error, and the fd is closed", () =>
+    Effect.gen(function*() {
+      const server = yield* listening(0)
+      const to = Address.tcp("127.0.0.1", (server.address() as { port: number }).port)
+      const options = seam({ setsockoptInt: () => -ENOBUFS })
+      expect(yield* Effect.flip(Connector.connect(to, { noDelay: true }).pipe(Effect.provide(options.layer)))).toMatchObject({
+        _tag: "OutOfResources", errno: "ENOBUFS", syscall: "setsockopt", address: Address.format(to), transient: true
+      })
+      expect(options.closed).toHaveLength(1)
+      const names = seam({ getsockname: () => -ENOBUFS })
+      expect(yield* Effect.flip(Connector.connect(to).pipe(Effect.provide(names.layer)))).toMatchObject({
+        _tag: "OutOfResources", errno: "ENOBUFS", syscall: "getsockname", address: Address.format(to)
+      })
+      expect(names.closed).toHaveLength(1)
+    }))
 })
