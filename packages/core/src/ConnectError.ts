@@ -84,12 +84,14 @@ const describe = (
   extra?: string
 ): string => {
   const row = Errno.isName(e.errno) ? Errno.table[e.errno] : undefined
-  const what = row ? `${e.errno}: ${row.meaning}` : e.errno
-  // A diagnosis says exactly what happened, so the table's general hint is left out.
-  const hint = e.diagnosis !== undefined
-    ? `: ${e.diagnosis.component}: ${problems[e.diagnosis.problem]}`
-    : row && "hint" in row ? ` (${row.hint})` : ""
-  return `${e.syscall} ${e.address || "(no address)"} failed with ${what}${extra ? `, ${extra}` : ""}${hint}`
+  const head = `${e.syscall} ${e.address || "(no address)"} failed with ${e.errno}`
+  // A diagnosis says exactly what happened, in place of the table's general meaning and hint.
+  if (e.diagnosis !== undefined) {
+    return `${head}${extra ? `, ${extra}` : ""}: ${e.diagnosis.component}: ${problems[e.diagnosis.problem]}`
+  }
+  const what = row ? `: ${row.meaning}` : ""
+  const hint = row && "hint" in row ? ` (${row.hint})` : ""
+  return `${head}${what}${extra ? `, ${extra}` : ""}${hint}`
 }
 
 // Each class is one line below: its tag, errno literals, message and transient default all come

@@ -105,7 +105,7 @@ describe("the errno table", () => {
     const denied = ConnectError.fromErrno("EACCES", { ...unix, diagnosis: { component: "/run/app.sock", problem: "write-denied" } })
     expect(denied).toMatchObject({ _tag: "PermissionDenied", reason: "socket-write", diagnosis: { component: "/run/app.sock", problem: "write-denied" } })
     expect(denied.message).toBe(
-      "connect unix:///run/app.sock failed with EACCES: permission denied, socket-write: /run/app.sock: no write permission on this socket file"
+      "connect unix:///run/app.sock failed with EACCES, socket-write: /run/app.sock: no write permission on this socket file"
     )
     expect(ConnectError.fromErrno("EACCES", { ...unix, diagnosis: { component: "/run", problem: "search-denied" } }))
       .toMatchObject({ reason: "search-prefix" })
