@@ -1,6 +1,6 @@
 import { Address, Connector, Policy, Resolver } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
@@ -33,6 +33,26 @@ describe("NativeConnector over the real kernel", () => {
         socket.write("ping")
       })
       expect(echoed).toBe("ping")
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scopedLive("toSocket: an @effect/platform Socket over the fd, echoes, and the scope closes it", () =>
+    Effect.gen(function*() {
+      const server = yield* listening(0, echo)
+      const port = (server.address() as { port: number }).port
+      const before = fdCount()
+      const echoed = yield* Effect.scoped(Effect.gen(function*() {
+        const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
+        const socket = yield* connection.toSocket()
+        const got = yield* Deferred.make<string>()
+        yield* Effect.forkScoped(socket.run((chunk) => Deferred.succeed(got, new TextDecoder().decode(chunk))))
+        const write = yield* socket.writer
+        yield* write("ping")
+        return yield* Deferred.await(got)
+      }))
+      expect(echoed).toBe("ping")
+      // Ours is closed with the scope; the server's end closes when it reads the FIN.
+      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => fdCount() <= before, times: 100 }))
+      expect(fdCount()).toBe(before)
     }).pipe(Effect.provide(NativeConnector.layer)))
 
   it.scoped("ECONNREFUSED comes out as ConnectionRefused with its fields", () =>
