@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
-import type { Socket } from "node:net"
+import { createServer, type Server, type Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
 import { type Binding, binding } from "../src/internal/binding.js"
@@ -136,6 +136,41 @@ describe("NativeConnector over the real kernel", () => {
       // Without turns, all 2000 (synchronous for unix) run in one go and the loop turns once or twice.
       expect(turns).toBeGreaterThan(10)
     }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer)), 30_000)
+})
+
+describe("names: the real resolver, and racing over the real kernel", () => {
+  it.scopedLive("localhost through getaddrinfo (/etc/hosts, no network)", () =>
+    Effect.gen(function*() {
+      const server = yield* listening(0)
+      const port = (server.address() as { port: number }).port
+      const connection = yield* Connector.connect(Address.tcp("localhost", port))
+      expect(connection.remote._tag).toBe("Tcp")
+      expect([Address.tcp("127.0.0.1", port), Address.tcp("::1", port)]).toContainEqual(connection.remote)
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scopedLive("a name with ::1 and 127.0.0.1, listened on 127.0.0.1 only: 127.0.0.1 wins; with neither, both refusals are kept", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Server>((resume) => {
+          const s = createServer((c) => c.destroy())
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.sync(() => s.close())
+      )
+      const port = (server.address() as { port: number }).port
+      const both = Layer.provide(NativeConnector.layerWithoutResolver, Resolver.layerStatic({ "svc.test": ["::1", "127.0.0.1"] }))
+      const connection = yield* Connector.connect(Address.tcp("svc.test", port)).pipe(Effect.provide(both))
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+      server.close()
+      const error = yield* Effect.flip(Connector.connect(Address.tcp("svc.test", port)).pipe(Effect.provide(both)))
+      expect(error._tag).toBe("AllAttemptsFailed")
+      if (error._tag === "AllAttemptsFailed") {
+        expect(error.attempts.map((a) => [a.address, a.error._tag])).toEqual([
+          [`tcp://[::1]:${port}`, "ConnectionRefused"],
+          [`tcp://127.0.0.1:${port}`, "ConnectionRefused"]
+        ])
+      }
+    }))
 })
 
 describe("NativeConnector through the binding seam (errnos the kernel gives only by chance)", () => {
