@@ -1,6 +1,7 @@
 // npm run bench: connect-then-close on loopback, unix and TCP (over 8 ports), sequential and 64
 // in flight, in one run: NativeConnector vs net.connect vs Effect.async(net.connect) vs
-// NodeSocket.makeNet vs C, against a C acceptor in its own process. Then memory per open
+// NodeSocket.makeNet vs C, against a C acceptor in its own process, and the "floor": the
+// addon's bare syscalls in an Effect scope, what any Effect connect on this runtime costs. Then memory per open
 // connection and event-loop lag with 10k connects in flight, each in a fresh child process so
 // one contender's heap does not flatter the next. Prints rates, latencies and ratios: absolute
 // numbers on shared machines are noise, ratios within one run are not.
@@ -13,11 +14,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Deferred, Effect, Exit, Layer, Runtime } from "effect"
+import { Deferred, Effect, Exit, Layer, Runtime, Scope } from "effect"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Socket from "@effect/platform/Socket"
 import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
+import { binding } from "../dist/internal/binding.js"
 
 const TCP_PORTS = 8
 const runtime = await Effect.runPromise(Layer.toRuntime(NativeConnector.layer).pipe(Effect.scoped))
@@ -27,10 +29,15 @@ const run = Runtime.runPromise(runtime)
 // A target is a unix path or the first of TCP_PORTS ports; op k goes to port base + k % 8.
 const targetsOf = (target) =>
   target.path !== undefined
-    ? [{ address: Address.unix(target.path), opts: { path: target.path } }]
+    ? [{
+      address: Address.unix(target.path),
+      opts: { path: target.path },
+      sockaddr: { family: binding.constants.AF_UNIX, address: Buffer.from(target.path), port: 0 }
+    }]
     : Array.from({ length: TCP_PORTS }, (_, i) => ({
       address: Address.tcp("127.0.0.1", target.port + i),
-      opts: { host: "127.0.0.1", port: target.port + i }
+      opts: { host: "127.0.0.1", port: target.port + i },
+      sockaddr: { family: binding.constants.AF_INET, address: "127.0.0.1", port: target.port + i }
     }))
 
 const netOnce = (opts) => new Promise((resolve, reject) => {
@@ -45,6 +52,18 @@ const contenders = {
       const s = netConnect(t.opts, () => { s.destroy(); resume(Effect.void) })
       s.once("error", (e) => resume(Effect.fail(e)))
     })
+  },
+  // The least an Effect connect can cost: the addon's syscalls, a scope and a finalizer, no
+  // checks, no errors, no turns. On loopback a TCP connect is done when pollNow asks.
+  "floor": {
+    effect: (t) => Effect.scoped(Effect.flatMap(Effect.scope, (scope) => Effect.suspend(() => {
+      const s = binding.socket(t.sockaddr.family, binding.constants.SOCK_STREAM)
+      if (binding.connect(s, t.sockaddr) < 0) {
+        binding.pollNow(s, binding.constants.POLL_WRITABLE)
+        binding.getsockoptInt(s, binding.constants.SOL_SOCKET, binding.constants.SO_ERROR)
+      }
+      return Scope.addFinalizer(scope, Effect.sync(() => binding.close(s)))
+    })))
   },
   // makeNet alone is lazy: `run` opens the socket; closing from onOpen ends the run.
   makeNet: {
@@ -231,13 +250,15 @@ const main = async () => {
     const r = (a, b) => (a === undefined || b === undefined ? "-" : (a.rate / b.rate).toFixed(2) + "x")
     console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; unix rows: median of 3)`)
     console.table(rows.map((x) => ({
-      row: x.row, native: f(x.native), "net.connect": f(x["net.connect"]), "Effect.async(net)": f(x["Effect.async(net)"]),
-      makeNet: f(x.makeNet), C: f(x.C),
-      "native/C": r(x.native, x.C), "native/net": r(x.native, x["net.connect"]), "native/makeNet": r(x.native, x.makeNet)
+      row: x.row, native: f(x.native), floor: f(x.floor), "net.connect": f(x["net.connect"]),
+      "Effect.async(net)": f(x["Effect.async(net)"]), makeNet: f(x.makeNet), C: f(x.C),
+      "native/C": r(x.native, x.C), "native/net": r(x.native, x["net.connect"]), "native/makeNet": r(x.native, x.makeNet),
+      "native/floor": r(x.native, x.floor), "floor/C": r(x.floor, x.C)
     })))
     console.log("latency p50 / p99, microseconds")
     console.table(rows.map((x) => ({
-      row: x.row, native: lat(x.native), "net.connect": lat(x["net.connect"]), "Effect.async(net)": lat(x["Effect.async(net)"]),
+      row: x.row, native: lat(x.native), floor: lat(x.floor), "net.connect": lat(x["net.connect"]),
+      "Effect.async(net)": lat(x["Effect.async(net)"]),
       makeNet: lat(x.makeNet), C: lat(x.C)
     })))
     console.log("memory per open connection (5000 held open on unix; bytes, after gc)")
