@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
-import { createServer, type Server, type Socket } from "node:net"
+import type { Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
 import { type Binding, binding } from "../src/internal/binding.js"
@@ -150,13 +150,7 @@ describe("names: the real resolver, and racing over the real kernel", () => {
 
   it.scopedLive("a name with ::1 and 127.0.0.1, listened on 127.0.0.1 only: 127.0.0.1 wins; with neither, both refusals are kept", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(
-        Effect.async<Server>((resume) => {
-          const s = createServer((c) => c.destroy())
-          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-        }),
-        (s) => Effect.sync(() => s.close())
-      )
+      const server = yield* listening(0, (c) => c.destroy(), "127.0.0.1")
       const port = (server.address() as { port: number }).port
       const both = Layer.provide(NativeConnector.layerWithoutResolver, Resolver.layerStatic({ "svc.test": ["::1", "127.0.0.1"] }))
       const connection = yield* Connector.connect(Address.tcp("svc.test", port)).pipe(Effect.provide(both))

@@ -16,14 +16,20 @@ export const tempDir = Effect.acquireRelease(
 )
 
 /**
- * A `net` server on a TCP port (0: any) or a unix path, closed with the scope. Each connection is
- * closed at once unless `onConnection` says otherwise.
+ * A `net` server on a TCP port (0: any; on every address, or on `host` only) or a unix path,
+ * closed with the scope. Each connection is closed at once unless `onConnection` says otherwise.
  */
-export const listening = (at: number | string = 0, onConnection: (socket: Socket) => void = (s) => s.destroy()) =>
+export const listening = (
+  at: number | string = 0,
+  onConnection: (socket: Socket) => void = (s) => s.destroy(),
+  host?: string
+) =>
   Effect.acquireRelease(
     Effect.async<Server>((resume) => {
       const server = createServer(onConnection)
-      server.listen(at, () => resume(Effect.succeed(server)))
+      const ready = () => resume(Effect.succeed(server))
+      if (typeof at === "number" && host !== undefined) server.listen(at, host, ready)
+      else server.listen(at, ready)
     }),
     (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
   )
