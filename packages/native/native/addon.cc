@@ -292,26 +292,23 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Num(info.Env(), sys::Close(fd));
 }
 
-// getsockname(2). Returns a SockAddr or -errno. An unbound unix socket gives an empty address.
-Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+// The shape getsockname and getpeername share: fd -> a SockAddr, or -errno.
+template <int (*Call)(int, sys::SockAddr*)>
+Napi::Value NameOf(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
   sys::SockAddr addr;
-  int r = sys::GetSockName(fd, &addr);
+  int r = Call(fd, &addr);
   if (r < 0) return Num(info.Env(), r);
   return WriteSockAddr(info.Env(), addr);
 }
 
+// getsockname(2). Returns a SockAddr or -errno. An unbound unix socket gives an empty address.
+Napi::Value GetSockName(const Napi::CallbackInfo& info) { return NameOf<sys::GetSockName>(info); }
+
 // getpeername(2). Returns a SockAddr or -errno (-ENOTCONN before a connection is made, which is
 // also how a stream socket tells "connect still in progress").
-Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
-  int fd;
-  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
-  sys::SockAddr addr;
-  int r = sys::GetPeerName(fd, &addr);
-  if (r < 0) return Num(info.Env(), r);
-  return WriteSockAddr(info.Env(), addr);
-}
+Napi::Value GetPeerName(const Napi::CallbackInfo& info) { return NameOf<sys::GetPeerName>(info); }
 
 // send(2) with MSG_DONTWAIT | MSG_NOSIGNAL. Returns the bytes queued or -errno (-EAGAIN when
 // the buffer is full, -EPIPE instead of SIGPIPE, -EDESTADDRREQ on an unassociated datagram

@@ -3,17 +3,9 @@ import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { NativeConnector, Raw } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
+import { ownPort } from "./support.js"
 
-// A listener that never accepts, with the smallest backlog: once it holds a connection or two,
-// the kernel drops further SYNs.
-const stuckListener = Effect.gen(function*() {
-  const fd = yield* Raw.socket("inet", "stream")
-  yield* Raw.bind(fd, Address.tcp("127.0.0.1", 0))
-  expect(binding.listen(fd, 0)).toBe(0)
-  const local = yield* Raw.localAddress(fd)
-  return (local as Address.Tcp).port
-})
+const stuckListener = ownPort("stuck")
 
 describe("kernel states", () => {
   it.scopedLive("two SO_REUSEADDR sockets on one local address and port to one destination: AddressNotAvailable, permanent", () =>

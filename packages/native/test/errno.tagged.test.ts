@@ -11,8 +11,7 @@ import { closeSync, existsSync, openSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Raw } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
-import { listening, tempDir } from "./support.js"
+import { listening, ownPort, tempDir } from "./support.js"
 
 const raw = { syscall: "connect", transient: false } as const
 
@@ -49,12 +48,7 @@ describe("state errors through the raw API", () => {
 
   it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
     Effect.gen(function*() {
-      // A listener with backlog 0 that never accepts: after the first connection, SYNs are
-      // dropped and connects stay in progress.
-      const listener = yield* Raw.socket("inet", "stream")
-      yield* Raw.bind(listener, Address.tcp("127.0.0.1", 0))
-      expect(binding.listen(listener, 0)).toBe(0)
-      const to = (yield* Raw.localAddress(listener)) as Address.Tcp
+      const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
       let already: unknown
       for (let i = 0; i < 8 && already === undefined; i++) {
         const fd = yield* Raw.socket("inet", "stream")

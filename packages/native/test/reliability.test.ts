@@ -10,8 +10,7 @@ import { Cause, Effect, Exit, Fiber } from "effect"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
-import { fdCount, tempDir } from "./support.js"
+import { fdCount, ownPort, tempDir } from "./support.js"
 
 // Accepts and closes on a unix path and four TCP ports; prints the ports when ready.
 const peerScript = `
@@ -32,23 +31,6 @@ const peer = (path: string) =>
     (p) => Effect.sync(() => p.kill())
   )
 
-// A TCP port of ours: bound, so no connect takes it as its own source port (which would make a
-// connect to it a self-connect), and listening with backlog 0 and never accepting when `listen`:
-// after the first, SYNs are dropped and connects stay in progress until something stops them.
-// Not listening, connects to it are refused.
-const port = (listen: boolean) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const c = binding.constants
-      const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
-      binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 })
-      if (listen) binding.listen(fd, 0)
-      const name = binding.getsockname(fd)
-      return { fd, port: typeof name === "number" ? -1 : name.port }
-    }),
-    ({ fd }) => Effect.sync(() => binding.close(fd))
-  )
-
 // mulberry32: the same sequence on every run, so a failure can be replayed.
 const random = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0
@@ -63,13 +45,13 @@ describe("reliability", () => {
       const dir = yield* tempDir
       const path = join(dir, "peer.sock")
       const { ports } = yield* peer(path)
-      const hole = yield* port(true)
-      const closed = yield* port(false)
+      const hole = yield* ownPort("stuck")
+      const closed = yield* ownPort("refusing")
       const targets = {
         unix: Address.unix(path),
         tcp: (i: number) => Address.tcp("127.0.0.1", ports[i % ports.length]!),
-        refused: Address.tcp("127.0.0.1", closed.port),
-        hang: Address.tcp("127.0.0.1", hole.port)
+        refused: Address.tcp("127.0.0.1", closed),
+        hang: Address.tcp("127.0.0.1", hole)
       }
       const rnd = random(20261124)
       const outcomes = new Map<string, number>()

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { binding } from "../src/internal/binding.js"
 
 /** Open descriptors of this process (Linux). */
 export const fdCount = (): number => readdirSync("/proc/self/fd").length
@@ -32,4 +33,28 @@ export const listening = (
       else server.listen(at, ready)
     }),
     (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+  )
+
+/**
+ * A TCP port of ours on 127.0.0.1, closed with the scope. Bound, so no connect takes it as its
+ * own source port (which would make a connect to it a self-connect).
+ * - `"refusing"`: not listening, so connects to it are refused.
+ * - `"stuck"`: listening with backlog 0 and never accepting: once it holds a connection or two,
+ *   the kernel drops further SYNs and connects stay in progress until something stops them.
+ */
+export const ownPort = (kind: "refusing" | "stuck") =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const c = binding.constants
+        const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
+        if (binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 }) < 0) throw new Error("bind 127.0.0.1:0")
+        if (kind === "stuck" && binding.listen(fd, 0) < 0) throw new Error("listen")
+        const name = binding.getsockname(fd)
+        if (typeof name === "number") throw new Error(`getsockname: ${name}`)
+        return { fd, port: name.port }
+      }),
+      ({ fd }) => Effect.sync(() => binding.close(fd))
+    ),
+    ({ port }) => port
   )
