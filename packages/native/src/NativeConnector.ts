@@ -87,6 +87,7 @@ const connection = (socket: fd.Fd, local: Address.Tcp | Address.Unix, remote: Co
   local,
   remote,
   toNodeSocket: () => socket.toNodeSocket(),
+  detach: () => socket.detach(),
   toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
 })
 const unnamed = Address.unix("")

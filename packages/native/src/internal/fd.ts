@@ -20,25 +20,66 @@ export const check = <K extends Errno.Kind | "raw">(
 ): Effect.Effect<number, ConnectError.ErrorForKind<K>> =>
   rc < 0 ? Effect.fail(errnoError(rc, syscall, context)) : Effect.succeed(rc)
 
-/** A file descriptor and who closes it. */
+/**
+ * A file descriptor and who closes it. Exactly one owner at a time:
+ * - `ours`: this object; `close()` closes the number.
+ * - `node`: the net.Socket `toNodeSocket()` made; `close()` destroys it, and Node closes the number.
+ * - `detached`: the caller of `detach()`; `close()` leaves the number alone.
+ * - `closed`: nobody; the number may already belong to another file.
+ */
 export class Fd {
   private node: NetSocket | undefined
-  private closed = false
+  private owner: "ours" | "node" | "detached" | "closed" = "ours"
   constructor(private readonly sys: Binding, readonly fd: number) {}
 
   /** Hands the fd to Node: from now on the net.Socket closes it. */
   toNodeSocket(): NetSocket {
-    if (this.closed) throw new Error(`fd ${this.fd} is closed`)
-    this.node ??= new NetSocket({ fd: this.fd, readable: true, writable: true })
+    if (this.owner === "node" && this.node !== undefined) return this.node
+    if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner}: it cannot be handed to a net.Socket`)
+    this.owner = "node"
+    this.node = connected(new NetSocket({ fd: this.fd, readable: true, writable: true }))
     return this.node
   }
 
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    if (this.node) this.node.destroy()
-    else this.sys.close(this.fd)
+  /** Hands the fd to the caller: from now on nothing here closes it. */
+  detach(): number {
+    if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner === "node" ? "owned by a net.Socket" : this.owner}: it cannot be detached`)
+    this.owner = "detached"
+    return this.fd
   }
+
+  close(): void {
+    const owner = this.owner
+    this.owner = "closed"
+    if (owner === "node") this.node?.destroy()
+    else if (owner === "ours") this.sys.close(this.fd)
+  }
+}
+
+type ConnectArgs = ReadonlyArray<unknown>
+
+/**
+ * A net.Socket over an fd that is already connected is already what a connected net.Socket is
+ * (`pending` and `connecting` false, `readyState` "open", `remoteAddress` from getpeername), but
+ * its `connect` would issue connect(2) again on the fd: Linux accepts a second connect on a
+ * settled TCP socket to any address, a unix socket fails (pg's `connect ENOENT 127.0.0.1:5432`),
+ * the BSDs say EISCONN. Clients that call `connect` themselves (pg) get what Node gives after a
+ * successful connect instead: 'connect' then 'ready', asynchronously, and the callback. The
+ * arguments are not checked against the connected peer: the socket is connected to what was
+ * dialed.
+ */
+const connected = (socket: NetSocket): NetSocket => {
+  socket.connect = function(this: NetSocket, ...args: ConnectArgs) {
+    const callback = args.at(-1)
+    if (typeof callback === "function") this.once("connect", callback as () => void)
+    process.nextTick(() => {
+      if (this.destroyed) return
+      this.emit("connect")
+      this.emit("ready")
+    })
+    return this
+  } as NetSocket["connect"]
+  return socket
 }
 
 /** socket(2), scoped: the scope's close closes the fd, also on interruption. */
