@@ -2,10 +2,10 @@ import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs"
+import { closeSync, fstatSync } from "node:fs"
 import { Socket } from "node:net"
 import { join } from "node:path"
-import { fdCount, listening, tempDir } from "./support.js"
+import { content, fdCount, listening, reopenAs, tempDir } from "./support.js"
 
 const echo = (s: Socket) => s.pipe(s)
 
@@ -32,34 +32,12 @@ const clientConnect = (socket: Socket, call: (cb: () => void) => void) =>
     returned = true
   })
 
-// Opens files at `dir` until one gets the number `fd` (the kernel hands out the lowest free one,
-// and other tests' fds come and go): the file at `fd`, with the others closed again.
-const reopenAs = (fd: number, dir: string) => {
-  const others: Array<number> = []
-  try {
-    for (let i = 0; i < 256; i++) {
-      const file = openSync(join(dir, `file-${i}`), "w+")
-      writeFileSync(file, `file ${i}`)
-      if (file === fd) return file
-      others.push(file)
-    }
-    throw new Error(`fd ${fd} did not come back within 256 opens`)
-  } finally {
-    for (const other of others) closeSync(other)
-  }
-}
-
 // The fd count back at `before`: the server's end closes when it reads our FIN.
 const settled = (before: number) =>
   Effect.sleep("10 millis").pipe(
     Effect.repeat({ until: () => fdCount() <= before, times: 100 }),
     Effect.andThen(() => expect(fdCount()).toBe(before))
   )
-
-const content = (fd: number) => {
-  const buffer = Buffer.alloc(64)
-  return buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString()
-}
 
 describe("Connection ownership: toNodeSocket and detach", () => {
   it.scopedLive("toNodeSocket over unix: looks connected, and pg's connect(port, host) issues no connect(2)", () =>
