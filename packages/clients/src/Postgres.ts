@@ -26,7 +26,8 @@ const first = <A>(value: ReadonlyArray<A> | A | undefined): A | undefined =>
 /**
  * The `socket` function postgres.js calls for each connection: a connected socket to its `path`,
  * or its (first) `host` and `port`. A failed dial rejects with the dial's error itself, which
- * postgres.js hands to the queries waiting for the connection.
+ * postgres.js hands to the queries waiting for the connection. (postgres.js's types do not
+ * declare `socket`, though it documents it: pass the options through a variable.)
  *
  * @example
  * const socket = yield* Postgres.socket()

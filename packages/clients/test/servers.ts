@@ -1,7 +1,7 @@
 // The clients' test harness: private real servers (PostgreSQL, Redis, MariaDB, an https server)
 // on free loopback ports and unix sockets in temp dirs, started and stopped by the tests, never
 // the machine's own instances; and an fd watch for "each fd closed exactly once".
-import { Connector } from "@effect-connect/core"
+import { Connector, Policy } from "@effect-connect/core"
 import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chownSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -74,10 +74,12 @@ export class Server {
     readonly dir: string,
     readonly port: number,
     readonly socket: string,
-    private readonly command: ReadonlyArray<string>,
+    readonly command: ReadonlyArray<string>,
     private readonly ready: RegExp,
     private readonly stopSignal: NodeJS.Signals = "SIGTERM",
-    private readonly user: { readonly uid?: number; readonly gid?: number } = {}
+    readonly user: { readonly uid?: number; readonly gid?: number } = {},
+    /** Where the server's own tools are (PostgreSQL's pg_ctl). */
+    readonly bin = ""
   ) {}
 
   get running() {
@@ -140,7 +142,7 @@ export const postgres = async (): Promise<Server> => {
   return new Server("postgres", dir, port, join(dir, `.s.PGSQL.${port}`), [
     join(bin, "postgres"), "-D", data, "-p", String(port), "-k", dir,
     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=40", "-c", "shared_buffers=16MB"
-  ], /database system is ready to accept connections/, "SIGINT", user)
+  ], /database system is ready to accept connections/, "SIGINT", user, bin)
 }
 
 /** A private redis-server: no persistence, TCP on 127.0.0.1 and a unix socket. Not started. */
@@ -186,30 +188,41 @@ export const selfSigned = () => {
   }
 }
 
+const inode = (fd: number) => {
+  try {
+    return fstatSync(fd).ino
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * A `Dial` that checks "each fd closed exactly once": when a socket it made closes, the freed
- * number is reopened as a file before our scope's close runs; `check()` then says whether every
- * such file survived (a second close of the number would have closed it) and closes them.
+ * A `Dial` that checks "each fd closed exactly once". When a socket it made has closed (its
+ * 'close' event, before the adapter's own listener closes the socket's scope), whatever holds the
+ * freed number next is watched: a file reopened at it, or, when a new connection already took the
+ * number, that connection. Right after the scope's close, it must still be there; `check(n)`
+ * waits for `n` such verdicts and closes the files.
  */
 export const fdWatch = () => {
   const dir = tempDir()
   const files: Array<number> = []
+  const verdicts: Array<boolean> = []
   const dial: Dial = (address) =>
     Effect.tap(Connector.connect(address), (connection) =>
       Effect.sync(() => {
-        // Registered before the adapter's own 'close' listener, which closes the scope.
-        connection.toNodeSocket().prependOnceListener("close", () => files.push(reopenAs(connection.fd, dir)))
+        const fd = connection.fd
+        connection.toNodeSocket().prependOnceListener("close", () => {
+          if (inode(fd) === undefined) files.push(reopenAs(fd, dir))
+          const holder = inode(fd)
+          process.nextTick(() => verdicts.push(holder !== undefined && inode(fd) === holder))
+        })
       }))
-  const check = () => {
-    const survived = files.map((fd) => {
-      try {
-        return /^file /.test(content(fd))
-      } finally {
-        closeSync(fd)
-      }
-    })
-    files.length = 0
-    return survived
+  const check = async (expected: number) => {
+    for (let i = 0; i < 200 && verdicts.length < expected; i++) await sleep(10)
+    const files_ = files.splice(0)
+    const survived = files_.every((fd) => /^file /.test(content(fd)))
+    for (const fd of files_) closeSync(fd)
+    return verdicts.splice(0).map((v) => v && survived)
   }
   return { dial, check, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
@@ -219,3 +232,37 @@ export const fdsBackTo = async (before: number) => {
   for (let i = 0; i < 200 && fdCount() > before; i++) await sleep(10)
   return fdCount()
 }
+
+/**
+ * A `Dial` as a user writes one for a server that may not be up yet: `Policy.retryTransient`
+ * over `Connector.connect`, with each failed attempt's tag pushed to `tags`.
+ */
+export const retrying = (tags: Array<string>): Dial => (address) =>
+  Connector.connect(address).pipe(
+    Effect.tapError((e) => Effect.sync(() => tags.push(e._tag))),
+    Policy.retryTransient(Policy.backoff({ base: "20 millis", cap: "100 millis", maxAttempts: 200 }))
+  )
+
+/** Starts `server` after `ms`; the promise settles when it is up. */
+export const startLate = (server: Server, ms: number) => sleep(ms).then(() => server.start())
+
+/**
+ * `attempt` until it does not fail with the server's 57P03 ("the database system is starting
+ * up"), which a PostgreSQL that was just started answers for a moment after it listens.
+ */
+export const pastStartup = async <A>(attempt: () => Promise<A>): Promise<A> => {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt()
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "57P03" || i >= 100) throw e
+      await sleep(20)
+    }
+  }
+}
+
+/** What a promise rejects with (fails the test when it resolves). */
+export const rejection = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then((value) => {
+    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+  }, (e: unknown) => e)
