@@ -6,7 +6,6 @@
 import type { Connector } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
 import type { RedisOptions } from "ioredis"
-import { DialSocket } from "./internal/DialSocket.js"
 import { opener } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
@@ -22,10 +21,12 @@ type Stream = Awaited<ReturnType<InstanceType<ConnectorClass>["connect"]>>
 
 /**
  * A connector class for ioredis: each (re)connect dials through `dial` to the `path`, or `host`
- * and `port`. The stream is handed to ioredis while it dials, as ioredis's own is, so its
- * reconnects, offline queue and `retryStrategy` work as usual; a failed dial is the stream's
- * error, the error itself: ioredis's 'error' event, and the rejection of `connect()` and of the
- * commands it flushes. TLS (`tls` option) is not done here.
+ * and `port`, and hands ioredis the connected socket. A failed dial rejects ioredis's connect with
+ * the dial's error itself: it is the rejection of `redis.connect()`, of the commands ioredis was
+ * holding, and its 'error' event. ioredis takes a connector's rejection as final (no
+ * `retryStrategy` after it), so for a long-lived client put the retry in `dial`
+ * (`Policy.retryTransient`). `disconnect()` while dialing cancels the dial. TLS (`tls` option) is
+ * not done here.
  *
  * @example
  * const Connector = yield* Ioredis.connector()
@@ -43,6 +44,7 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
       const Abstract = ioredis.AbstractConnector ?? (ioredis.default as unknown as typeof ioredis).AbstractConnector
       return class EffectConnector extends Abstract {
         private readonly options: RedisOptions
+        private cancel: (() => void) | undefined
         constructor(options: unknown) {
           const redis = options as RedisOptions
           super(redis.disconnectTimeout ?? 2000)
@@ -51,14 +53,22 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
         connect(): Promise<Stream> {
           this.connecting = true
           const { host, path, port } = this.options
-          const socket = new DialSocket(open, path ? { path } : { host: host ?? "localhost", port: port ?? 6379 }).start()
-          socket.once("error", (error) => {
-            this.firstError = error
+          return new Promise<Stream>((resolve, reject) => {
+            this.cancel = open(path ? { path } : { host: host ?? "localhost", port: port ?? 6379 }, (error, socket) => {
+              this.cancel = undefined
+              if (error !== undefined) return reject(error)
+              if (!this.connecting) {
+                socket!.destroy()
+                return reject(new Error("Connection is closed."))
+              }
+              this.stream = socket!
+              resolve(socket!)
+            })
           })
-          // A net.Socket as far as ioredis looks (connecting, the events, setNoDelay, setKeepAlive,
-          // setTimeout, end, destroy).
-          this.stream = socket as unknown as Stream
-          return Promise.resolve(this.stream)
+        }
+        override disconnect(): void {
+          this.cancel?.()
+          super.disconnect()
         }
       }
     }))
