@@ -1,7 +1,7 @@
 import { type Connector, ConnectError } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 import { Effect } from "effect"
-import Redis from "ioredis"
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Ioredis } from "../src/index.js"
 import { fdCount, fdsBackTo, fdWatch, missing, redis, rejection, retrying, type Server, startLate } from "./servers.js"

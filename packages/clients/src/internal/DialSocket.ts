@@ -82,15 +82,13 @@ export class DialSocket extends Duplex {
   start(target: Target = this.fallback): this {
     if (this.connecting || this.inner !== undefined || this.destroyed) return this
     this.connecting = true
-    // A loopback connect can settle within `open`: the events still come after `connect`
-    // returns, as a net.Socket's do (pg listens for 'connect' after calling it).
-    this.cancel = this.open(target, (error, socket) => process.nextTick(() => {
+    this.cancel = this.open(target, (error, socket) => {
       this.cancel = undefined
       this.connecting = false
       if (error !== undefined) return void this.destroy(error)
       if (this.destroyed) return void socket!.destroy()
       this.attach(socket!)
-    }))
+    })
     return this
   }
 

@@ -30,10 +30,13 @@ export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) 
             })
           ))
       ))
-      fiber.addObserver((exit) => {
-        if (Exit.isSuccess(exit)) done(undefined, exit.value)
-        else done(asError(Cause.squash(exit.cause)))
-      })
+      const finish = (exit: Exit.Exit<Socket, unknown>) =>
+        Exit.isSuccess(exit) ? done(undefined, exit.value) : done(asError(Cause.squash(exit.cause)))
+      // A loopback connect often settles within `run`: `done` is still called later, as a
+      // net.Socket's events come after `connect` returns (undici and pg rely on it).
+      let returned = false
+      fiber.addObserver((exit) => returned ? finish(exit) : process.nextTick(finish, exit))
+      returned = true
       return () => fiber.unsafeInterruptAsFork(fiber.id())
     }
     return use(open)
