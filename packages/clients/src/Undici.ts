@@ -48,6 +48,8 @@ export const connect = <E = DefaultError, R = Connector.Connector | Scope.Scope>
       : { host: origin.hostname, port: Number(origin.port) || (https ? 443 : 80) }
     open(target, (error, socket) => {
       if (error !== undefined) return callback(error, null)
+      // As undici's own connector does: a request is written at once, not held for an ACK.
+      socket!.setNoDelay(true)
       if (!https) return callback(null, socket!)
       const servername = origin.servername || (isIP(origin.hostname) ? undefined : origin.hostname)
       const secure = tls.connect({

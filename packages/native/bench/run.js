@@ -7,6 +7,9 @@
 // numbers on shared machines are noise, ratios within one run are not.
 //
 //   node bench/run.js                  the whole bench (npm run bench)
+//   BENCH_ROWS=connect|clients         only the connect rows (and memory, lag) or only the clients'
+//                                      rows (packages/clients/bench/clients.ts: pg and undici over
+//                                      ours vs their own connect, against real servers)
 //   node bench/run.js rss <who> <path> one memory measurement (a child of the bench)
 //   node bench/run.js lag <who> <port> one event-loop lag measurement (a child of the bench)
 import { execFileSync, spawn } from "node:child_process"
@@ -274,7 +277,17 @@ const main = async () => {
   }
 }
 
+// The clients' rows share the clients' tests' server harness (TypeScript): vite-node runs them.
+const clients = () => {
+  const root = new URL("../../../", import.meta.url).pathname
+  execFileSync(join(root, "node_modules/.bin/vite-node"), ["--config", "vitest.config.ts", "packages/clients/bench/clients.ts"], { cwd: root, stdio: "inherit" })
+}
+
 const [mode, who, arg] = process.argv.slice(2)
+const rows = process.env.BENCH_ROWS ?? "all"
 if (mode === "rss") await rss(who, arg)
 else if (mode === "lag") await lag(who, Number(arg))
-else await main()
+else {
+  if (rows !== "clients") await main()
+  if (rows !== "connect") clients()
+}
