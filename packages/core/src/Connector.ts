@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, type Duration, Effect, FiberRef, Metric, type Scope } from "effect"
+import { Array as Arr, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel, type Scope } from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -19,7 +19,9 @@ import {
 } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Errno from "./Errno.js"
+import * as Attempts from "./internal/attempts.js"
 import * as check from "./internal/check.js"
+import * as Durations from "./internal/duration.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -30,7 +32,10 @@ import { interleave, Resolver } from "./Resolver.js"
  * @category models
  */
 export interface ConnectOptions {
-  /** Per attempt (per address, for a name): `TimedOut { source: "deadline" }` when it passes. */
+  /**
+   * Per attempt (per address, for a name): `TimedOut { source: "deadline", scope: "attempt" }`
+   * when it passes.
+   */
   readonly timeout?: Duration.DurationInput
   /** Bind to this local address and/or port before connecting (inet only). */
   readonly local?: { readonly host?: string; readonly port?: number }
@@ -124,33 +129,88 @@ const countOutcome = (outcome: string) => {
   return increment
 }
 
-// The tracer every runtime has unless one is provided: its spans reach no one.
-const nativeTracer = Effect.runSync(Effect.tracer)
+/**
+ * How long each attempt took, in seconds, by outcome (`ok` or the error's tag), at the clock's
+ * millisecond resolution.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const latency = Metric.histogram(
+  "effect_connect_attempt_seconds",
+  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
+  "connect attempt latency in seconds, tagged by outcome: ok or the error's tag"
+)
 
-const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) => {
-  const counted = Effect.tapBoth(effect, {
-    onFailure: (e) =>
-      Effect.zipRight(
-        countOutcome(e._tag),
-        Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt }))
-      ),
-    onSuccess: () => countOutcome("ok")
+// One label array per outcome, made once: the histogram caches its series per array.
+const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  let labels = outcomeLabels.get(outcome)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("outcome", outcome)]
+    outcomeLabels.set(outcome, labels)
+  }
+  return fiberLabels.length === 0 ? labels : [...fiberLabels, ...labels]
+}
+
+type DialError = InetError | UnixError | InvalidAddress
+
+// Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
+// synchronously from the fiber, since this wraps every attempt.
+const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
+  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => {
+    const journal = fiber.getFiberRef(Attempts.current)
+    if (journal !== undefined) {
+      journal.dials++
+      journal.target = address
+    }
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const start = clock.unsafeCurrentTimeMillis()
+    const timed = (outcome: string) =>
+      latency.unsafeUpdate(
+        (clock.unsafeCurrentTimeMillis() - start) / 1000,
+        labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      )
+    const counted = Effect.tapBoth(effect, {
+      onFailure: (e) => {
+        timed(e._tag)
+        if (journal !== undefined) Attempts.failed(journal, e)
+        return Effect.zipRight(
+          countOutcome(e._tag),
+          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
+            address: Address.format(address),
+            attempt: fiber.getFiberRef(Policy.currentAttempt)
+          })
+        )
+      },
+      onSuccess: () => {
+        timed("ok")
+        return countOutcome("ok")
+      }
+    })
+    // A span costs a third of a loopback connect: made only when a tracer will receive it.
+    return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
+      onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
+      onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+    }).pipe(Effect.withSpan("effect-connect.connect", {
+      attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
+      captureStackTrace: false
+    }))
   })
-  // A span costs a third of a loopback connect: made only when a tracer will receive it.
-  return Effect.tracerWith((tracer) =>
-    tracer === nativeTracer ? counted : Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-      Effect.tapBoth(counted, {
-        onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-        onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
-      }).pipe(Effect.withSpan("effect-connect.connect", {
-        attributes: { "connect.address": Address.format(address), "connect.attempt": attempt },
-        captureStackTrace: false
-      })))
-  )
+
+// A duration option, checked before any syscall: Effect would die on "bogus" and read -1 as 0.
+const durationProblem = (address: Address.Address, name: string, value: Duration.DurationInput | undefined) => {
+  if (value === undefined) return undefined
+  const reason = Durations.decode(value, true)
+  return typeof reason === "string"
+    ? new InvalidAddress({ input: Address.format(address), field: "option", reason: `${name} ${reason}` })
+    : undefined
 }
 
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
+  const durations = durationProblem(address, "timeout", options.timeout) ??
+    durationProblem(address, "attemptDelay", options.attemptDelay)
+  if (durations !== undefined) return durations
   const local = options.local
   if (local === undefined) return undefined
   const input = () => Address.format(address)
@@ -170,11 +230,15 @@ const optionsProblem = (address: Address.Address, options: ConnectOptions): Inva
 export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolver> =>
   Effect.map(Resolver, (resolver) => {
     const attempt = (address: Dialable, options: ConnectOptions) => {
-      const once = observed(address, dial(address, options))
-      return options.timeout === undefined ? once : Effect.timeoutFail(once, {
-        duration: options.timeout,
-        onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
-      })
+      const timeout = options.timeout
+      return observed(
+        address,
+        timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
+          duration: timeout,
+          onTimeout: () =>
+            deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
+        })
+      )
     }
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
