@@ -202,7 +202,10 @@ export const table = {
   EPERM: {
     tag: "OperationNotPermitted", linux: 1, darwin: 1, freebsd: 1, transient: false, kinds: all,
     meaning: "the operation is not permitted",
-    hint: both("a firewall rule or a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it")
+    hint: {
+      ip: "a firewall rule or a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it",
+      unix: "a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it"
+    }
   },
   EPROTOTYPE: {
     tag: "WrongProtocolType", linux: 91, darwin: 41, freebsd: 41, transient: false, kinds: path,
@@ -284,7 +287,10 @@ export const table = {
   EMSGSIZE: {
     tag: "MessageTooLong", linux: 90, darwin: 40, freebsd: 40, transient: false, kinds: ["datagram"],
     meaning: "the datagram is larger than the socket or the path allows",
-    hint: both("send less per datagram; over IP, the path MTU may be smaller than the interface's")
+    hint: {
+      ip: "send less per datagram: the path MTU may be smaller than the interface's",
+      unix: "send less per datagram, or raise the socket's send buffer (SO_SNDBUF)"
+    }
   }
 } as const satisfies Record<string, Row>
 

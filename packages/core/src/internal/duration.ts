@@ -3,6 +3,7 @@
 import { Duration, Option } from "effect"
 
 const show = (value: unknown): string => {
+  if (typeof value === "number" || typeof value === "bigint") return String(value)
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
