@@ -629,7 +629,8 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
     return new UnknownErrno({
       ...fields,
       errno: typeof errno === "number" ? context.errnoName ?? String(errno) : String(errno),
-      code: typeof errno === "number" ? errno : -1,
+      // an errno number is a small whole number; anything else is kept only as the text above
+      code: typeof errno === "number" && Number.isSafeInteger(errno) ? errno : -1,
       transient: false
     }) as ErrorForKind<K>
   }
