@@ -254,8 +254,8 @@ export const table = {
     tag: "ProtocolNotAvailable", linux: 92, darwin: 42, freebsd: 42, transient: false, kinds: all,
     meaning: "the protocol is not available",
     hint: {
-      ip: "an ICMP protocol-unreachable reject: a firewall rule (REJECT --reject-with icmp-proto-unreachable) " +
-        "or a peer without this protocol; from setsockopt, an option this socket does not have",
+      ip: "on a connect, an ICMP protocol-unreachable reject: a firewall rule (REJECT --reject-with " +
+        "icmp-proto-unreachable) or a peer without this protocol; on setsockopt, an option this socket lacks",
       unix: "from setsockopt: an option this socket does not have"
     }
   },

@@ -91,9 +91,9 @@ describe("the errno table", () => {
     expect(error).toBeInstanceOf(ConnectError.ProtocolNotAvailable)
     expect(error).toMatchObject({ _tag: "ProtocolNotAvailable", errno: "ENOPROTOOPT", code: 92, transient: false })
     expect(error.message).toBe(
-      "connect tcp://127.0.0.1:5432 failed with ENOPROTOOPT: the protocol is not available (an ICMP protocol-unreachable " +
-        "reject: a firewall rule (REJECT --reject-with icmp-proto-unreachable) or a peer without this protocol; from " +
-        "setsockopt, an option this socket does not have)"
+      "connect tcp://127.0.0.1:5432 failed with ENOPROTOOPT: the protocol is not available (on a connect, an ICMP " +
+        "protocol-unreachable reject: a firewall rule (REJECT --reject-with icmp-proto-unreachable) or a peer without " +
+        "this protocol; on setsockopt, an option this socket lacks)"
     )
     expect(ConnectError.fromErrno(42, { ...context, kind: "inet", platform: "darwin" })).toMatchObject({ errno: "ENOPROTOOPT", code: 42 })
   })
