@@ -179,7 +179,7 @@ export const table = {
   EAGAIN: {
     tag: "TryAgain", linux: 11, darwin: 35, freebsd: 35, transient: true, kinds: all,
     meaning: "the call cannot complete now",
-    hint: { ip: "no ephemeral port is free", unix: "the listener's backlog is full (Linux)" }
+    hint: { ip: "no ephemeral port is free", unix: "on Linux: the listener's backlog is full" }
   },
   ENOTDIR: {
     tag: "NotADirectory", linux: 20, darwin: 20, freebsd: 20, transient: false, kinds: path, pathCause: true,
