@@ -6,21 +6,28 @@ import { binding, type SockAddr } from "./binding.js"
 
 const { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, SUN_PATH_MAX } = binding.constants
 
-// A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index.
+// A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index. The name is
+// looked up as an own property: `__proto__` or `toString` is an unknown zone, not a prototype's.
 const scopeIdOf = (zone: string): number | undefined => {
   if (/^\d+$/.test(zone)) return Number(zone)
-  return networkInterfaces()[zone]?.find((i) => i.family === "IPv6")?.scopeid
+  const interfaces = networkInterfaces()
+  return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
 /**
- * The sockaddr for an address that needs no resolving, or why there is none. A unix path longer
- * than sun_path (the terminator included) is `NameTooLong` with the limit, before any syscall.
+ * The sockaddr for an address that needs no resolving, or why there is none. The address is
+ * checked first (`Address.problem`: the raw API and datagram sockets come here without core's
+ * connect), so a unix name is encoded exactly (`Address.encodeName`) or not at all. A unix path
+ * longer than sun_path (the terminator included) is `NameTooLong` with the limit, before any
+ * syscall.
  */
 export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
 ): SockAddr | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
   const input = Address.format(address)
+  const problem = Address.problem(address, syscall === "bind" ? "local" : "remote", () => input)
+  if (problem !== undefined) return problem
   switch (address._tag) {
     case "Tcp": {
       const version = Address.ipVersion(address)
@@ -35,14 +42,18 @@ export const sockAddr = (
         : { family: AF_INET6, address: host, port: address.port, scopeId }
     }
     case "UnixPath": {
-      const bytes = Buffer.from(address.path, "utf8")
+      const bytes = Address.encodeName(address.path)!
       if (bytes.length + 1 > SUN_PATH_MAX) {
         return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }
-    case "Abstract":
-      return { family: AF_UNIX, address: Buffer.concat([Buffer.of(0), Buffer.from(address.name, "utf8")]), port: 0 }
+    case "Abstract": {
+      const bytes = Address.encodeName(address.name)!
+      const withNul = new Uint8Array(bytes.length + 1)
+      withNul.set(bytes, 1)
+      return { family: AF_UNIX, address: withNul, port: 0 }
+    }
     case "Unspecified":
       return { family: AF_UNSPEC, address: "", port: 0 }
   }
@@ -64,10 +75,12 @@ export const fromSockAddr = (sa: SockAddr): Address.Tcp | Address.Unix | Address
     return Address.tcp(sa.scopeId ? `${sa.address as string}%${sa.scopeId}` : (sa.address as string), sa.port)
   }
   if (sa.family === AF_UNIX) {
-    const bytes = Buffer.from(sa.address as Uint8Array)
+    // Decoded losslessly: bytes that are not UTF-8 are kept as U+DC80..U+DCFF (Address.decodeName),
+    // so two names the kernel tells apart stay apart, and a reply goes back to the same name.
+    const bytes = sa.address as Uint8Array
     return bytes[0] === 0 && bytes.length > 0
-      ? Address.abstract(bytes.subarray(1).toString("utf8"))
-      : Address.unix(bytes.toString("utf8"))
+      ? Address.abstract(Address.decodeName(bytes.subarray(1)))
+      : Address.unix(Address.decodeName(bytes))
   }
   return Address.unspecified
 }
