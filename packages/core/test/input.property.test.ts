@@ -91,7 +91,7 @@ describe("unix names as bytes", () => {
     const bytes = Address.encodeName(text)
     expect(bytes !== undefined).toBe(text === "" || Exit.isSuccess(Effect.runSyncExit(Address.validate(Address.abstract(text)))))
     if (bytes !== undefined) expect(Address.decodeName(bytes)).toBe(text)
-    if (text.isWellFormed()) expect(bytes).toEqual(new Uint8Array(Buffer.from(text, "utf8")))
+    if (!/[\uD800-\uDFFF]/.test(text)) expect(bytes).toEqual(new Uint8Array(Buffer.from(text, "utf8")))
   })
 })
 
