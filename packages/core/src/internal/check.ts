@@ -47,8 +47,8 @@ export const hostProblem = (input: Input, host: string): InvalidAddress | undefi
 const nameProblem = (input: Input, field: "path" | "name", text: string): InvalidAddress | undefined => {
   if (typeof text !== "string") return problem(input, field, `must be a string, got ${typeof text}`)
   if (text.length === 0) return problem(input, field, "is empty")
-  const bytes = name.encode(text)
-  return "reason" in bytes ? problem(input, field, bytes.reason) : undefined
+  const unencodable = name.problem(text)
+  return unencodable === undefined ? undefined : problem(input, field, unencodable.reason)
 }
 
 export const addressProblem = (input: Input, address: Address, rule: PortRule): InvalidAddress | undefined => {

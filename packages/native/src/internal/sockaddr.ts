@@ -14,20 +14,22 @@ const scopeIdOf = (zone: string): number | undefined => {
   return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
+// Why a unix name has no exact bytes (Address.encodeName gave none).
+const unencodable = (address: Address.Unix, input: string) =>
+  Address.problem(address, "remote", () => input) ??
+    new ConnectError.InvalidAddress({ input, field: address._tag === "UnixPath" ? "path" : "name", reason: "has no exact bytes" })
+
 /**
- * The sockaddr for an address that needs no resolving, or why there is none. The address is
- * checked first (`Address.problem`: the raw API and datagram sockets come here without core's
- * connect), so a unix name is encoded exactly (`Address.encodeName`) or not at all. A unix path
- * longer than sun_path (the terminator included) is `NameTooLong` with the limit, before any
- * syscall.
+ * The sockaddr for an address that needs no resolving, or why there is none, for an address
+ * core's checks passed (`toSockAddr` checks one that comes from elsewhere). A unix name is
+ * encoded exactly (`Address.encodeName`) or not at all. A unix path longer than sun_path (the
+ * terminator included) is `NameTooLong` with the limit, before any syscall.
  */
 export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
 ): SockAddr | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
   const input = Address.format(address)
-  const problem = Address.problem(address, syscall === "bind" ? "local" : "remote", () => input)
-  if (problem !== undefined) return problem
   switch (address._tag) {
     case "Tcp": {
       const version = Address.ipVersion(address)
@@ -42,14 +44,16 @@ export const sockAddr = (
         : { family: AF_INET6, address: host, port: address.port, scopeId }
     }
     case "UnixPath": {
-      const bytes = Address.encodeName(address.path)!
+      const bytes = Address.encodeName(address.path)
+      if (bytes === undefined) return unencodable(address, input)
       if (bytes.length + 1 > SUN_PATH_MAX) {
         return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }
     case "Abstract": {
-      const bytes = Address.encodeName(address.name)!
+      const bytes = Address.encodeName(address.name)
+      if (bytes === undefined) return unencodable(address, input)
       const withNul = new Uint8Array(bytes.length + 1)
       withNul.set(bytes, 1)
       return { family: AF_UNIX, address: withNul, port: 0 }
@@ -59,11 +63,16 @@ export const sockAddr = (
   }
 }
 
-/** `sockAddr` as an effect. */
+/**
+ * `sockAddr` as an effect, for the raw API and datagram sockets, which take addresses that no
+ * connect checked: `Address.problem` first (a bind may ask for port 0).
+ */
 export const toSockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
 ): Effect.Effect<SockAddr, ConnectError.InvalidAddress | ConnectError.NameTooLong> => {
+  const problem = Address.problem(address, syscall === "bind" ? "local" : "remote")
+  if (problem !== undefined) return Effect.fail(problem)
   const sa = sockAddr(address, syscall)
   return "_tag" in sa ? Effect.fail(sa) : Effect.succeed(sa)
 }
