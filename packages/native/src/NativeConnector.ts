@@ -45,11 +45,15 @@ const setOptions = (sys: Binding, s: number, address: Connector.Dialable, option
   return undefined
 }
 
-// The sockaddr to bind(2) to, if the options ask for one.
-const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions) => {
+// The sockaddr to bind(2) to, if the options ask for one; a zone no interface has is the
+// option's problem.
+const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
   if (options.local === undefined || address._tag !== "Tcp") return undefined
   const v6 = Address.ipVersion(address) === 6
-  return sockAddr(Address.tcp(options.local.host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
+  const sa = sockAddr(Address.tcp(options.local.host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
+  return "_tag" in sa && sa._tag === "InvalidAddress"
+    ? new ConnectError.InvalidAddress({ input: context.address, field: "option", reason: `local.host ${sa.reason}` })
+    : sa
 }
 
 // bind(2), after the options (SO_REUSEADDR must come first): the error, or undefined.
@@ -64,7 +68,7 @@ const bindLocal = (sys: Binding, s: number, local: SockAddr | undefined, context
 const start = (sys: Binding, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
   const sa = sockAddr(address)
   if ("_tag" in sa) return sa
-  const local = localSockAddr(address, options)
+  const local = localSockAddr(address, options, context)
   if (local !== undefined && "_tag" in local) return local
   const s = sys.socket(domainOf(address), sys.constants.SOCK_STREAM)
   if (s < 0) return fd.errnoError(s, "socket", context)

@@ -33,7 +33,7 @@ describe("zones are looked up as own properties", () => {
       })
       const local = { local: { host: `fe80::1%${zone}` } }
       expect(yield* Effect.flip(Connector.connect(Address.tcp("::1", port), local))).toMatchObject({
-        _tag: "InvalidAddress", field: "host", reason: `has an unknown zone: ${zone}`
+        _tag: "InvalidAddress", input: `tcp://[::1]:${port}`, field: "option", reason: `local.host has an unknown zone: ${zone}`
       })
       expect(yield* leftOver(20, Connector.connect(Address.tcp("::1", port), local))).toBe(0)
     }).pipe(Effect.provide(NativeConnector.layer)))
