@@ -14,10 +14,10 @@ const scopeIdOf = (zone: string): number | undefined => {
   return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
-// Why a unix name has no exact bytes (Address.encodeName gave none).
+// Why a unix name has no exact bytes: core's check has a problem with exactly the names that
+// Address.encodeName gives no bytes for (a property test holds it to that).
 const unencodable = (address: Address.Unix, input: string) =>
-  Address.problem(address, "remote", () => input) ??
-    new ConnectError.InvalidAddress({ input, field: address._tag === "UnixPath" ? "path" : "name", reason: "has no exact bytes" })
+  Address.problem(address, "remote", () => input) as ConnectError.InvalidAddress
 
 /**
  * The sockaddr for an address that needs no resolving, or why there is none, for an address
