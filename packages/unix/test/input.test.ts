@@ -4,7 +4,8 @@ import { fc, test } from "@fast-check/vitest"
 import { Address } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
-import { UnixAddress } from "@effect-connect/unix"
+import { UnixAddress, UnixConnector } from "@effect-connect/unix"
+import { Connector } from "@effect-connect/core"
 import { hostileText, runs } from "../../core/test/arbitraries.js"
 
 describe("UnixAddress: absolute paths of exact bytes only", () => {
@@ -31,6 +32,20 @@ describe("UnixAddress: absolute paths of exact bytes only", () => {
       const path = "/" + "\uDCFF".repeat(40)
       expect(yield* UnixAddress.path(path)).toEqual(Address.unix(path))
     }))
+})
+
+describe("UnixConnector: the long-path detour takes only what a connect takes", () => {
+  it.scoped.skipIf(process.platform !== "linux")("a long relative path is InvalidAddress, not resolved against the working directory", () =>
+    Effect.gen(function*() {
+      const relative = "x".repeat(UnixAddress.limit + 10)
+      expect(yield* Effect.flip(Connector.connect(Address.unix(relative)))).toMatchObject({
+        _tag: "InvalidAddress", field: "path", reason: expect.stringMatching(/^is relative/)
+      })
+      const surrogate = `/tmp/${"x".repeat(UnixAddress.limit)}\uD800`
+      expect(yield* Effect.flip(Connector.connect(Address.unix(surrogate)))).toMatchObject({
+        _tag: "InvalidAddress", input: `unix://${surrogate}`, field: "path", reason: `contains a lone surrogate at index ${surrogate.length - 1}`
+      })
+    }).pipe(Effect.provide(UnixConnector.layerWith({ longPaths: "via-directory" }))))
 })
 
 const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) => {
