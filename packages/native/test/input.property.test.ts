@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect } from "vitest"
-import { NativeConnector } from "@effect-connect/native"
+import { Datagram, NativeConnector, Raw } from "@effect-connect/native"
 import { binding } from "../src/internal/binding.js"
 import { hostileHost, hostileNumber, hostileText, hostileValue, runs } from "../../core/test/arbitraries.js"
 import { fdCount, ownPort, rawListener } from "./support.js"
@@ -120,6 +120,40 @@ describe("NativeConnector under hostile input", () => {
       const exit = await attempt("unix", address)
       // Connected only to a listener by its exact name.
       if (Exit.isSuccess(exit)) expect(kind !== "relative" && unixListeners.includes(text)).toBe(true)
+    }
+  )
+
+  // Datagram connect(2) sends nothing and bind(2) only claims a name, so any loopback port will
+  // do here; unix paths stay in the test's directory, abstract names carry the test's prefix.
+  const dialable = fc.oneof(
+    fc.tuple(hostileHost, hostileNumber).map(([host, p]) => Address.tcp(host, p)),
+    hostileText.filter((t) => !t.split("/").includes("..")).map((t) => Address.unix(`${dir}/${t}`)),
+    hostileText.map((t) => Address.unix(t)),
+    hostileText.map((t) => Address.abstract(`${prefix}${t}`))
+  )
+  test.prop([dialable, fc.constantFrom("udp4" as const, "udp6" as const, "unix" as const)], runs)(
+    "Raw.bind and Datagram (make with local, connect): typed failure or success; no throw, no fd left over",
+    async (address, family) => {
+      fc.pre(address._tag !== "Tcp" || Address.problem(address, "local") !== undefined || Address.ipVersion(address) === undefined || isLoopback(address.host))
+      const before = fdCount()
+      const exits = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const d = yield* Datagram.make(family)
+        const s = yield* Raw.socket(family === "udp4" ? "inet" : family === "udp6" ? "inet6" : "unix", "datagram")
+        return [
+          yield* Effect.exit(d.connect(address)),
+          yield* Effect.exit(Raw.bind(s, address)),
+          yield* Effect.exit(Effect.scoped(Effect.asVoid(Datagram.make(family, { local: address }))))
+        ]
+      })))
+      expect(fdCount(), "fds left over").toBe(before)
+      const relative = address._tag === "UnixPath" && !address.path.startsWith("/")
+      for (const exit of exits) {
+        expect(relative && Exit.isSuccess(exit), "a relative path was used").toBe(false)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.failureOption(exit.cause)
+          expect(error._tag === "Some" && ConnectError.isConnectError(error.value), Cause.pretty(exit.cause)).toBe(true)
+        }
+      }
     }
   )
 
