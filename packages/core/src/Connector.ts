@@ -7,7 +7,19 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel, type Scope } from "effect"
+import {
+  Array as Arr,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  type Fiber,
+  FiberRef,
+  Metric,
+  MetricBoundaries,
+  MetricLabel,
+  type Scope
+} from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -21,7 +33,7 @@ import type { Connection } from "./Connection.js"
 import * as Errno from "./Errno.js"
 import * as Attempts from "./internal/attempts.js"
 import * as check from "./internal/check.js"
-import * as Durations from "./internal/duration.js"
+import * as Options from "./internal/options.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -155,6 +167,13 @@ const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.Metric
 
 type DialError = InetError | UnixError | InvalidAddress
 
+// A module-level function, not a closure per attempt: this runs on every connect.
+const timed = (fiber: Fiber.RuntimeFiber<Connection, DialError>, clock: Clock.Clock, start: number, outcome: string) =>
+  latency.unsafeUpdate(
+    (clock.unsafeCurrentTimeMillis() - start) / 1000,
+    labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  )
+
 // Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
 // synchronously from the fiber, since this wraps every attempt.
 const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
@@ -166,14 +185,9 @@ const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError
     }
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const start = clock.unsafeCurrentTimeMillis()
-    const timed = (outcome: string) =>
-      latency.unsafeUpdate(
-        (clock.unsafeCurrentTimeMillis() - start) / 1000,
-        labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
-      )
     const counted = Effect.tapBoth(effect, {
       onFailure: (e) => {
-        timed(e._tag)
+        timed(fiber, clock, start, e._tag)
         if (journal !== undefined) Attempts.failed(journal, e)
         return Effect.zipRight(
           countOutcome(e._tag),
@@ -184,7 +198,7 @@ const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError
         )
       },
       onSuccess: () => {
-        timed("ok")
+        timed(fiber, clock, start, "ok")
         return countOutcome("ok")
       }
     })
@@ -198,27 +212,57 @@ const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError
     }))
   })
 
-// A duration option, checked before any syscall: Effect would die on "bogus" and read -1 as 0.
-const durationProblem = (address: Address.Address, name: string, value: Duration.DurationInput | undefined) => {
-  if (value === undefined) return undefined
-  const reason = Durations.decode(value, true)
-  return typeof reason === "string"
-    ? new InvalidAddress({ input: Address.format(address), field: "option", reason: `${name} ${reason}` })
-    : undefined
+const { shown } = Options
+
+// TCP_USER_TIMEOUT takes an int of milliseconds; the kernel refuses a negative one.
+const userTimeoutMillis = (u: unknown): number | undefined => {
+  const d = Options.duration(u, false)
+  if (typeof d === "string") return undefined
+  const ms = Duration.toMillis(d)
+  return Number.isInteger(ms) && ms <= 2147483647 ? ms : undefined
 }
 
+// Every option checked before any syscall: a value the addon cannot take would otherwise throw
+// after socket(2), and a bad bind address would be found with the fd already open.
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
-  const durations = durationProblem(address, "timeout", options.timeout) ??
-    durationProblem(address, "attemptDelay", options.attemptDelay)
-  if (durations !== undefined) return durations
-  const local = options.local
-  if (local === undefined) return undefined
-  const input = () => Address.format(address)
-  if (address._tag !== "Tcp") {
-    return new InvalidAddress({ input: input(), field: "option", reason: "local: binding is for tcp addresses only" })
+  const option = (reason: string) => new InvalidAddress({ input: Address.format(address), field: "option", reason })
+  if (typeof options !== "object" || options === null) return option(`options must be an object, got ${shown(options)}`)
+  // Effect would die on a timeout of "bogus" and read -1 as 0.
+  for (const key of ["timeout", "attemptDelay"] as const) {
+    const value: unknown = options[key]
+    const reason = value === undefined ? undefined : Options.duration(value, true)
+    if (typeof reason === "string") return option(`${key} ${reason}`)
   }
-  return (local.host === undefined ? undefined : check.hostProblem(input, local.host)) ??
-    (local.port === undefined ? undefined : check.portProblem(input, local.port, "local"))
+  for (const key of ["noDelay", "keepAlive", "reuseAddress"] as const) {
+    const value: unknown = options[key]
+    if (value !== undefined && typeof value !== "boolean") return option(`${key} must be a boolean, got ${shown(value)}`)
+  }
+  const linux: unknown = options.linux
+  if (linux !== undefined && (typeof linux !== "object" || linux === null)) return option(`linux must be an object, got ${shown(linux)}`)
+  const synRetries: unknown = options.linux?.synRetries
+  if (synRetries !== undefined && !(Number.isInteger(synRetries) && (synRetries as number) >= 1 && (synRetries as number) <= 127)) {
+    return option(`linux.synRetries must be a whole number from 1 to 127 (TCP_SYNCNT), got ${shown(synRetries)}`)
+  }
+  const userTimeout: unknown = options.linux?.userTimeout
+  if (userTimeout !== undefined && userTimeoutMillis(userTimeout) === undefined) {
+    return option(
+      `linux.userTimeout must be a duration of whole milliseconds from 0 to 2147483647 (TCP_USER_TIMEOUT), got ${shown(userTimeout)}`
+    )
+  }
+  const local: unknown = options.local
+  if (local === undefined) return undefined
+  if (address._tag !== "Tcp") return option("local: binding is for tcp addresses only")
+  if (typeof local !== "object" || local === null) return option(`local must be an object, got ${shown(local)}`)
+  const { host, port } = local as { readonly host?: unknown; readonly port?: unknown }
+  if (host !== undefined) {
+    const problem = check.hostProblem(() => "", host as string)
+    if (problem !== undefined) return option(`local.host ${problem.reason}`)
+    if (Address.ipVersion(Address.tcp(host as string, 0)) === undefined) {
+      return option(`local.host must be an IP address to bind to, not a name: ${host as string}`)
+    }
+  }
+  const portProblem = port === undefined ? undefined : check.portProblem(() => "", port as number, "local")
+  return portProblem === undefined ? undefined : option(`local.port ${portProblem.reason}`)
 }
 
 /**

@@ -26,7 +26,7 @@ import * as Address from "./Address.js"
 import * as ConnectError from "./ConnectError.js"
 import * as Errno from "./Errno.js"
 import * as Attempts from "./internal/attempts.js"
-import * as Durations from "./internal/duration.js"
+import * as Options from "./internal/options.js"
 
 /**
  * How a backoff spreads its delays. `none` is exact exponential; the others are the three
@@ -88,21 +88,21 @@ interface Checked {
 const check = (options: BackoffOptions): Checked | ConnectError.InvalidOption => {
   const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `backoff.${option}`, reason })
   if (typeof options !== "object" || options === null) return invalid("options", "must be an object with at least base")
-  const base = Durations.decode(options.base, false)
+  const base = Options.duration(options.base, false)
   if (typeof base === "string") return invalid("base", base)
-  const cap = options.cap === undefined ? Duration.infinity : Durations.decode(options.cap, true)
+  const cap = options.cap === undefined ? Duration.infinity : Options.duration(options.cap, true)
   if (typeof cap === "string") return invalid("cap", cap)
   const factor = options.factor ?? 2
   if (typeof factor !== "number" || !Number.isFinite(factor) || factor <= 1) {
-    return invalid("factor", `must be a finite number above 1, got ${String(factor)}`)
+    return invalid("factor", `must be a finite number above 1, got ${Options.shown(factor)}`)
   }
   const jitter = options.jitter ?? "none"
-  if (!jitters.includes(jitter)) return invalid("jitter", `must be one of ${jitters.join(", ")}, got ${JSON.stringify(jitter) ?? String(jitter)}`)
+  if (!jitters.includes(jitter)) return invalid("jitter", `must be one of ${jitters.join(", ")}, got ${Options.shown(jitter)}`)
   const maxAttempts = options.maxAttempts
   if (maxAttempts !== undefined && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)) {
-    return invalid("maxAttempts", `must be a whole number, at least 1, got ${String(maxAttempts)}`)
+    return invalid("maxAttempts", `must be a whole number, at least 1, got ${Options.shown(maxAttempts)}`)
   }
-  const maxElapsed = options.maxElapsed === undefined ? undefined : Durations.decode(options.maxElapsed, true)
+  const maxElapsed = options.maxElapsed === undefined ? undefined : Options.duration(options.maxElapsed, true)
   if (typeof maxElapsed === "string") return invalid("maxElapsed", maxElapsed)
   return {
     base: Duration.toMillis(base),
@@ -268,7 +268,7 @@ const shouldRetry = (e: unknown, options: RetryOptions): boolean => {
 export const deadline = (duration: Duration.DurationInput, label?: string) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConnectError.TimedOut | ConnectError.InvalidOption, R> =>
   Effect.suspend((): Effect.Effect<A, E | ConnectError.TimedOut | ConnectError.InvalidOption, R> => {
-    const limit = Durations.decode(duration, true)
+    const limit = Options.duration(duration, true)
     if (typeof limit === "string") return Effect.fail(new ConnectError.InvalidOption({ option: "deadline", reason: limit }))
     const journal = Attempts.journal()
     return Effect.flatMap(Clock.currentTimeMillis, (start) =>
