@@ -1,7 +1,7 @@
 // The clients' test harness: private real servers (PostgreSQL, Redis, MariaDB, an https server)
 // on free loopback ports and unix sockets in temp dirs, started and stopped by the tests, never
 // the machine's own instances; and an fd watch for "each fd closed exactly once".
-import { Connector, Policy } from "@effect-connect/core"
+import { type Address, Connector, Policy } from "@effect-connect/core"
 import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chownSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -237,7 +237,7 @@ export const fdsBackTo = async (before: number) => {
  * A `Dial` as a user writes one for a server that may not be up yet: `Policy.retryTransient`
  * over `Connector.connect`, with each failed attempt's tag pushed to `tags`.
  */
-export const retrying = (tags: Array<string>): Dial => (address) =>
+export const retrying = (tags: Array<string>) => (address: Address.Tcp | Address.Unix) =>
   Connector.connect(address).pipe(
     Effect.tapError((e) => Effect.sync(() => tags.push(e._tag))),
     Policy.retryTransient(Policy.backoff({ base: "20 millis", cap: "100 millis", maxAttempts: 200 }))

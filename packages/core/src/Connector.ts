@@ -7,7 +7,19 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, type Duration, Effect, FiberRef, Metric, type Scope } from "effect"
+import {
+  Array as Arr,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  type Fiber,
+  FiberRef,
+  Metric,
+  MetricBoundaries,
+  MetricLabel,
+  type Scope
+} from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -19,7 +31,9 @@ import {
 } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Errno from "./Errno.js"
+import * as Attempts from "./internal/attempts.js"
 import * as check from "./internal/check.js"
+import * as Options from "./internal/options.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -30,7 +44,10 @@ import { interleave, Resolver } from "./Resolver.js"
  * @category models
  */
 export interface ConnectOptions {
-  /** Per attempt (per address, for a name): `TimedOut { source: "deadline" }` when it passes. */
+  /**
+   * Per attempt (per address, for a name): `TimedOut { source: "deadline", scope: "attempt" }`
+   * when it passes.
+   */
   readonly timeout?: Duration.DurationInput
   /** Bind to this local address and/or port before connecting (inet only). */
   readonly local?: { readonly host?: string; readonly port?: number }
@@ -124,41 +141,128 @@ const countOutcome = (outcome: string) => {
   return increment
 }
 
-// The tracer every runtime has unless one is provided: its spans reach no one.
-const nativeTracer = Effect.runSync(Effect.tracer)
+/**
+ * How long each attempt took, in seconds, by outcome (`ok` or the error's tag), at the clock's
+ * millisecond resolution.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const latency = Metric.histogram(
+  "effect_connect_attempt_seconds",
+  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
+  "connect attempt latency in seconds, tagged by outcome: ok or the error's tag"
+)
 
-const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) => {
-  const counted = Effect.tapBoth(effect, {
-    onFailure: (e) =>
-      Effect.zipRight(
-        countOutcome(e._tag),
-        Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt }))
-      ),
-    onSuccess: () => countOutcome("ok")
-  })
-  // A span costs a third of a loopback connect: made only when a tracer will receive it.
-  return Effect.tracerWith((tracer) =>
-    tracer === nativeTracer ? counted : Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-      Effect.tapBoth(counted, {
-        onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-        onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
-      }).pipe(Effect.withSpan("effect-connect.connect", {
-        attributes: { "connect.address": Address.format(address), "connect.attempt": attempt },
-        captureStackTrace: false
-      })))
-  )
+// One label array per outcome, made once: the histogram caches its series per array.
+const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  let labels = outcomeLabels.get(outcome)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("outcome", outcome)]
+    outcomeLabels.set(outcome, labels)
+  }
+  return fiberLabels.length === 0 ? labels : [...fiberLabels, ...labels]
 }
 
+type DialError = InetError | UnixError | InvalidAddress
+
+// A module-level function, not a closure per attempt: this runs on every connect.
+const timed = (fiber: Fiber.RuntimeFiber<Connection, DialError>, clock: Clock.Clock, start: number, outcome: string) =>
+  latency.unsafeUpdate(
+    (clock.unsafeCurrentTimeMillis() - start) / 1000,
+    labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  )
+
+// Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
+// synchronously from the fiber, since this wraps every attempt.
+const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
+  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => {
+    const journal = fiber.getFiberRef(Attempts.current)
+    if (journal !== undefined) {
+      journal.dials++
+      journal.target = address
+    }
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const start = clock.unsafeCurrentTimeMillis()
+    const counted = Effect.tapBoth(effect, {
+      onFailure: (e) => {
+        timed(fiber, clock, start, e._tag)
+        if (journal !== undefined) Attempts.failed(journal, e)
+        return Effect.zipRight(
+          countOutcome(e._tag),
+          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
+            address: Address.format(address),
+            attempt: fiber.getFiberRef(Policy.currentAttempt)
+          })
+        )
+      },
+      onSuccess: () => {
+        timed(fiber, clock, start, "ok")
+        return countOutcome("ok")
+      }
+    })
+    // A span costs a third of a loopback connect: made only when a tracer will receive it.
+    return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
+      onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
+      onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+    }).pipe(Effect.withSpan("effect-connect.connect", {
+      attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
+      captureStackTrace: false
+    }))
+  })
+
+const { shown } = Options
+
+// TCP_USER_TIMEOUT takes an int of milliseconds; the kernel refuses a negative one.
+const userTimeoutMillis = (u: unknown): number | undefined => {
+  const d = Options.duration(u, false)
+  if (typeof d === "string") return undefined
+  const ms = Duration.toMillis(d)
+  return Number.isInteger(ms) && ms <= 2147483647 ? ms : undefined
+}
+
+// Every option checked before any syscall: a value the addon cannot take would otherwise throw
+// after socket(2), and a bad bind address would be found with the fd already open.
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
-  const local = options.local
-  if (local === undefined) return undefined
-  const input = () => Address.format(address)
-  if (address._tag !== "Tcp") {
-    return new InvalidAddress({ input: input(), field: "option", reason: "local: binding is for tcp addresses only" })
+  const option = (reason: string) => new InvalidAddress({ input: Address.format(address), field: "option", reason })
+  if (typeof options !== "object" || options === null) return option(`options must be an object, got ${shown(options)}`)
+  // Effect would die on a timeout of "bogus" and read -1 as 0.
+  for (const key of ["timeout", "attemptDelay"] as const) {
+    const value: unknown = options[key]
+    const reason = value === undefined ? undefined : Options.duration(value, true)
+    if (typeof reason === "string") return option(`${key} ${reason}`)
   }
-  return (local.host === undefined ? undefined : check.hostProblem(input, local.host)) ??
-    (local.port === undefined ? undefined : check.portProblem(input, local.port, "local"))
+  for (const key of ["noDelay", "keepAlive", "reuseAddress"] as const) {
+    const value: unknown = options[key]
+    if (value !== undefined && typeof value !== "boolean") return option(`${key} must be a boolean, got ${shown(value)}`)
+  }
+  const linux: unknown = options.linux
+  if (linux !== undefined && (typeof linux !== "object" || linux === null)) return option(`linux must be an object, got ${shown(linux)}`)
+  const synRetries: unknown = options.linux?.synRetries
+  if (synRetries !== undefined && !(Number.isInteger(synRetries) && (synRetries as number) >= 1 && (synRetries as number) <= 127)) {
+    return option(`linux.synRetries must be a whole number from 1 to 127 (TCP_SYNCNT), got ${shown(synRetries)}`)
+  }
+  const userTimeout: unknown = options.linux?.userTimeout
+  if (userTimeout !== undefined && userTimeoutMillis(userTimeout) === undefined) {
+    return option(
+      `linux.userTimeout must be a duration of whole milliseconds from 0 to 2147483647 (TCP_USER_TIMEOUT), got ${shown(userTimeout)}`
+    )
+  }
+  const local: unknown = options.local
+  if (local === undefined) return undefined
+  if (address._tag !== "Tcp") return option("local: binding is for tcp addresses only")
+  if (typeof local !== "object" || local === null) return option(`local must be an object, got ${shown(local)}`)
+  const { host, port } = local as { readonly host?: unknown; readonly port?: unknown }
+  if (host !== undefined) {
+    const problem = check.hostProblem(() => "", host as string)
+    if (problem !== undefined) return option(`local.host ${problem.reason}`)
+    if (Address.ipVersion(Address.tcp(host as string, 0)) === undefined) {
+      return option(`local.host must be an IP address to bind to, not a name: ${host as string}`)
+    }
+  }
+  const portProblem = port === undefined ? undefined : check.portProblem(() => "", port as number, "local")
+  return portProblem === undefined ? undefined : option(`local.port ${portProblem.reason}`)
 }
 
 /**
@@ -170,11 +274,15 @@ const optionsProblem = (address: Address.Address, options: ConnectOptions): Inva
 export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolver> =>
   Effect.map(Resolver, (resolver) => {
     const attempt = (address: Dialable, options: ConnectOptions) => {
-      const once = observed(address, dial(address, options))
-      return options.timeout === undefined ? once : Effect.timeoutFail(once, {
-        duration: options.timeout,
-        onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
-      })
+      const timeout = options.timeout
+      return observed(
+        address,
+        timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
+          duration: timeout,
+          onTimeout: () =>
+            deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
+        })
+      )
     }
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
