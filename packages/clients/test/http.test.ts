@@ -9,7 +9,7 @@ import { rmSync } from "node:fs"
 import { Agent, fetch, request } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Http, SocketFactory, Undici } from "../src/index.js"
-import { fdCount, fdsBackTo, fdWatch, freePort, missing, rejection, retrying, selfSigned, startLate, tempDir } from "./servers.js"
+import { eachFdClosedOnce, fdCount, fdsBackTo, freePort, missing, reachedLate, rejection, selfSigned, tempDir } from "./servers.js"
 
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
 
@@ -58,41 +58,29 @@ describe.skipIf(why !== undefined)(`HTTP clients over our connect, https with a 
   const url = () => `https://127.0.0.1:${s.port}`
 
   describe("undici: Undici.connect", () => {
-    it("fetch and request over https (TCP) and http (unix); each fd closed once, the count back to its baseline", async () => {
-      const watch = fdWatch()
-      const before = fdCount()
-      const secure = new Agent({ connect: await run(Undici.connect(watch.dial, { tls: { ca: s.ca } })) })
-      const response = await fetch(`${url()}/a`, { dispatcher: secure })
-      expect(await response.text()).toBe("hello /a")
-      const { body } = await request(`${url()}/b`, { dispatcher: secure })
-      expect(await body.text()).toBe("hello /b")
-      await secure.close()
-      const plain = new Agent({ connect: await run(Undici.connect(watch.dial, { socketPath: s.socket })) })
-      expect(await (await fetch("http://localhost/c", { dispatcher: plain })).text()).toBe("hello /c")
-      await plain.close()
-      // fetch and request may each have had a connection of their own.
-      const verdicts = await watch.check(2)
-      expect(verdicts.length).toBeGreaterThanOrEqual(2)
-      expect(verdicts).not.toContain(false)
-      expect(await fdsBackTo(before)).toBe(before)
-      watch.remove()
-    })
+    it("fetch and request over https (TCP) and http (unix); each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(2, async (dial) => {
+        const secure = new Agent({ connect: await run(Undici.connect(dial, { tls: { ca: s.ca } })) })
+        const response = await fetch(`${url()}/a`, { dispatcher: secure })
+        expect(await response.text()).toBe("hello /a")
+        const { body } = await request(`${url()}/b`, { dispatcher: secure })
+        expect(await body.text()).toBe("hello /b")
+        await secure.close()
+        const plain = new Agent({ connect: await run(Undici.connect(dial, { socketPath: s.socket })) })
+        expect(await (await fetch("http://localhost/c", { dispatcher: plain })).text()).toBe("hello /c")
+        await plain.close()
+      }))
 
     it.each([["tcp", "ConnectionRefused"], ["unix", "NotFound"]] as const)(
       "a server that starts late (%s): reached through retryTransient, each refusal typed (%s)",
-      async (kind, tag) => {
-        await s.stop()
-        const tags: Array<string> = []
-        const options = kind === "tcp" ? { tls: { ca: s.ca } } : { socketPath: s.socket }
-        const agent = new Agent({ connect: await run(Undici.connect(retrying(tags), options)) })
-        const late = startLate({ start: () => s.start() } as never, 300)
-        const response = await fetch(kind === "tcp" ? `${url()}/late` : "http://localhost/late", { dispatcher: agent })
-        expect(await response.text()).toBe("hello /late")
-        await agent.close()
-        await late
-        expect(tags.length).toBeGreaterThan(0)
-        expect(new Set(tags)).toEqual(new Set([tag]))
-      }
+      (kind, tag) =>
+        reachedLate(s, tag, async (dial) => {
+          const options = kind === "tcp" ? { tls: { ca: s.ca } } : { socketPath: s.socket }
+          const agent = new Agent({ connect: await run(Undici.connect(dial, options)) })
+          const response = await fetch(kind === "tcp" ? `${url()}/late` : "http://localhost/late", { dispatcher: agent })
+          expect(await response.text()).toBe("hello /late")
+          await agent.close()
+        })
     )
 
     it("a stopped server: fetch's cause and request's rejection are our tagged error itself; a dual-stack name gives AllAttemptsFailed", async () => {
@@ -147,18 +135,17 @@ describe.skipIf(why !== undefined)(`HTTP clients over our connect, https with a 
         })
       })
 
-    it("https over TCP, http over unix; a stopped server is the request's 'error', our tagged error itself; fds back", async () => {
-      const watch = fdWatch()
-      const before = fdCount()
-      const secure = await run(Http.agent(watch.dial, { protocol: "https:", ca: s.ca }))
-      expect(await get(`${url()}/x`, secure)).toBe("hello /x")
-      secure.destroy()
-      const plain = await run(Http.agent(watch.dial))
-      expect(await get({ socketPath: s.socket, path: "/y" }, plain, http)).toBe("hello /y")
-      plain.destroy()
-      expect(await watch.check(2)).toEqual([true, true])
-      expect(await fdsBackTo(before)).toBe(before)
-      watch.remove()
+    it("https over TCP, http over unix; each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(2, async (dial) => {
+        const secure = await run(Http.agent(dial, { protocol: "https:", ca: s.ca }))
+        expect(await get(`${url()}/x`, secure)).toBe("hello /x")
+        secure.destroy()
+        const plain = await run(Http.agent(dial))
+        expect(await get({ socketPath: s.socket, path: "/y" }, plain, http)).toBe("hello /y")
+        plain.destroy()
+      }))
+
+    it("a stopped server: the request's 'error' is our tagged error itself (TCP and unix); no fd left", async () => {
       await s.stop()
       const stopped = fdCount()
       const error = await rejection(get(`${url()}/`, await run(Http.agent(undefined, { protocol: "https:" }))))

@@ -9,7 +9,7 @@ import pg from "pg"
 import postgresJs from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Pg, Postgres, SqlPg } from "../src/index.js"
-import { fdCount, fdsBackTo, fdWatch, missing, pastStartup, postgres, rejection, retrying, type Server, startLate } from "./servers.js"
+import { eachFdClosedOnce, fdCount, fdsBackTo, missing, pastStartup, postgres, reachedLate, rejection, retrying, type Server } from "./servers.js"
 
 // postgres.js's own types do not declare its `socket` option.
 const sqlOf = (options: postgresJs.Options<{}> & { readonly socket: (o: Postgres.SocketOptions) => Promise<unknown> }) =>
@@ -31,44 +31,35 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
   const user = { user: "postgres", database: "postgres" }
 
   describe("pg: Pg.stream", () => {
-    it("Client over TCP and over the unix socket; each fd closed once, the count back to its baseline", async () => {
-      const watch = fdWatch()
-      const before = fdCount()
-      const stream = await run(Pg.stream(watch.dial))
-      for (const [, host] of hosts()) {
-        const client = new pg.Client({ host, port: server.port, ...user, stream })
-        await client.connect()
-        expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
-        await client.end()
-      }
-      const pool = new pg.Pool({ host: "127.0.0.1", port: server.port, ...user, stream, max: 2 })
-      const results = await Promise.all([1, 2, 3].map((n) => pool.query("SELECT $1::int AS n", [n])))
-      expect(results.map((r) => r.rows[0].n)).toEqual([1, 2, 3])
-      await pool.end()
-      expect(await watch.check(4)).toEqual([true, true, true, true])
-      expect(await fdsBackTo(before)).toBe(before)
-      watch.remove()
-    })
+    it("Client over TCP and over the unix socket, a Pool too; each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(4, async (dial) => {
+        const stream = await run(Pg.stream(dial))
+        for (const [, host] of hosts()) {
+          const client = new pg.Client({ host, port: server.port, ...user, stream })
+          await client.connect()
+          expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
+          await client.end()
+        }
+        const pool = new pg.Pool({ host: "127.0.0.1", port: server.port, ...user, stream, max: 2 })
+        const results = await Promise.all([1, 2, 3].map((n) => pool.query("SELECT $1::int AS n", [n])))
+        expect(results.map((r) => r.rows[0].n)).toEqual([1, 2, 3])
+        await pool.end()
+      }))
 
     it.each([["tcp", "ConnectionRefused"], ["unix", "NotFound"]] as const)(
       "a server that starts late (%s): reached through retryTransient, each refusal typed (%s)",
-      async (kind, tag) => {
-        await server.stop()
-        const tags: Array<string> = []
-        const stream = await run(Pg.stream(retrying(tags)))
-        const late = startLate(server, 300)
-        const host = kind === "tcp" ? "127.0.0.1" : server.dir
-        const client = await pastStartup(async () => {
-          const client = new pg.Client({ host, port: server.port, ...user, stream })
-          await client.connect()
-          return client
+      (kind, tag) =>
+        reachedLate(server, tag, async (dial) => {
+          const stream = await run(Pg.stream(dial))
+          const host = kind === "tcp" ? "127.0.0.1" : server.dir
+          const client = await pastStartup(async () => {
+            const client = new pg.Client({ host, port: server.port, ...user, stream })
+            await client.connect()
+            return client
+          })
+          expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
+          await client.end()
         })
-        expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
-        await client.end()
-        await late
-        expect(tags.length).toBeGreaterThan(0)
-        expect(new Set(tags)).toEqual(new Set([tag]))
-      }
     )
 
     it("a stopped server: client.connect() rejects with our tagged error itself (TCP and unix); no fd left", async () => {
@@ -105,28 +96,17 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
     const runSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>, layer: Layer.Layer<SqlClient.SqlClient, unknown, Connector.Connector>) =>
       Effect.runPromise(Effect.provide(effect, Layer.provide(layer, NativeConnector.layer)))
 
-    it("SqlClient over TCP and over the unix socket, in one line; fds back to baseline", async () => {
-      const watch = fdWatch()
-      const before = fdCount()
-      for (const [, host] of hosts()) {
-        expect(await runSql(query, SqlPg.layer({ host, port: server.port, username: "postgres", database: "postgres", dial: watch.dial }))).toEqual([{ one: 1 }])
-      }
-      expect((await watch.check(2)).every(Boolean)).toBe(true)
-      expect(await fdsBackTo(before)).toBe(before)
-      watch.remove()
-    })
+    it("SqlClient over TCP and over the unix socket, in one line; each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(2, async (dial) => {
+        for (const [, host] of hosts()) {
+          expect(await runSql(query, SqlPg.layer({ host, port: server.port, username: "postgres", database: "postgres", dial }))).toEqual([{ one: 1 }])
+        }
+      }))
 
-    it("a server that starts late: the layer retries refusals with its schedule, then serves", async () => {
-      await server.stop()
-      const tags: Array<string> = []
-      const late = startLate(server, 300)
-      const dial = (address: Parameters<typeof Connector.connect>[0]) =>
-        Effect.tapError(Connector.connect(address), (e) => Effect.sync(() => tags.push(e._tag)))
-      expect(await runSql(query, SqlPg.layer({ host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", dial }))).toEqual([{ one: 1 }])
-      await late
-      expect(tags.length).toBeGreaterThan(0)
-      expect(new Set(tags)).toEqual(new Set(["ConnectionRefused"]))
-    })
+    it("a server that starts late: reached through the layer's retries, each refusal typed", () =>
+      reachedLate(server, "ConnectionRefused", async (dial) => {
+        expect(await runSql(query, SqlPg.layer({ host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", dial }))).toEqual([{ one: 1 }])
+      }))
 
     it("57P03: a server that is not accepting connections yet (a standby, then promoted): the layer keeps retrying", async () => {
       await server.stop()
@@ -161,41 +141,32 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
   })
 
   describe("postgres.js: Postgres.socket", () => {
-    it("queries over TCP and over the unix socket; each fd closed once, the count back to its baseline", async () => {
-      const watch = fdWatch()
-      const before = fdCount()
-      const socket = await run(Postgres.socket(watch.dial))
-      for (const [, host] of hosts()) {
-        const sql = sqlOf({ host, port: server.port, username: "postgres", database: "postgres", socket, max: 1 })
-        expect(Array.from(await sql`SELECT 1 AS one`)).toEqual([{ one: 1 }])
-        await sql.end()
-      }
-      expect(await watch.check(2)).toEqual([true, true])
-      expect(await fdsBackTo(before)).toBe(before)
-      watch.remove()
-    })
+    it("queries over TCP and over the unix socket; each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(2, async (dial) => {
+        const socket = await run(Postgres.socket(dial))
+        for (const [, host] of hosts()) {
+          const sql = sqlOf({ host, port: server.port, username: "postgres", database: "postgres", socket, max: 1 })
+          expect(Array.from(await sql`SELECT 1 AS one`)).toEqual([{ one: 1 }])
+          await sql.end()
+        }
+      }))
 
     it.each([["tcp", "ConnectionRefused"], ["unix", "NotFound"]] as const)(
       "a server that starts late (%s): reached through retryTransient, each refusal typed (%s)",
-      async (kind, tag) => {
-        await server.stop()
-        const tags: Array<string> = []
-        const socket = await run(Postgres.socket(retrying(tags)))
-        const late = startLate(server, 300)
-        const host = kind === "tcp" ? "127.0.0.1" : server.dir
-        const rows = await pastStartup(async () => {
-          const sql = sqlOf({ host, port: server.port, username: "postgres", database: "postgres", socket, max: 1 })
-          try {
-            return Array.from(await sql`SELECT 1 AS one`)
-          } finally {
-            await sql.end()
-          }
+      (kind, tag) =>
+        reachedLate(server, tag, async (dial) => {
+          const socket = await run(Postgres.socket(dial))
+          const host = kind === "tcp" ? "127.0.0.1" : server.dir
+          const rows = await pastStartup(async () => {
+            const sql = sqlOf({ host, port: server.port, username: "postgres", database: "postgres", socket, max: 1 })
+            try {
+              return Array.from(await sql`SELECT 1 AS one`)
+            } finally {
+              await sql.end()
+            }
+          })
+          expect(rows).toEqual([{ one: 1 }])
         })
-        expect(rows).toEqual([{ one: 1 }])
-        await late
-        expect(tags.length).toBeGreaterThan(0)
-        expect(new Set(tags)).toEqual(new Set([tag]))
-      }
     )
 
     it("a stopped server: the query rejects with our tagged error itself", async () => {

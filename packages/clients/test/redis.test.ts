@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Ioredis } from "../src/index.js"
-import { fdCount, fdsBackTo, fdWatch, missing, redis, rejection, retrying, type Server, startLate } from "./servers.js"
+import { eachFdClosedOnce, fdCount, fdsBackTo, missing, reachedLate, redis, rejection, retrying, type Server } from "./servers.js"
 
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
 
@@ -18,35 +18,25 @@ describe.skipIf(why !== undefined)(`ioredis: Ioredis.connector against a private
   afterAll(() => server?.remove())
   const targets = () => [{ host: "127.0.0.1", port: server.port }, { path: server.socket }]
 
-  it("commands over TCP and over the unix socket; each fd closed once, the count back to its baseline", async () => {
-    const watch = fdWatch()
-    const before = fdCount()
-    const Connector = await run(Ioredis.connector(watch.dial))
-    for (const target of targets()) {
-      const client = new Redis({ ...target, Connector })
-      await client.set("k", JSON.stringify(target))
-      expect(await client.get("k")).toBe(JSON.stringify(target))
-      await client.quit()
-    }
-    expect(await watch.check(2)).toEqual([true, true])
-    expect(await fdsBackTo(before)).toBe(before)
-    watch.remove()
-  })
+  it("commands over TCP and over the unix socket; each fd closed once, the count back to its baseline", () =>
+    eachFdClosedOnce(2, async (dial) => {
+      const Connector = await run(Ioredis.connector(dial))
+      for (const target of targets()) {
+        const client = new Redis({ ...target, Connector })
+        await client.set("k", JSON.stringify(target))
+        expect(await client.get("k")).toBe(JSON.stringify(target))
+        await client.quit()
+      }
+    }))
 
   it.each([["tcp", "ConnectionRefused"], ["unix", "NotFound"]] as const)(
     "a server that starts late (%s): reached through retryTransient, each refusal typed (%s)",
-    async (kind, tag) => {
-      await server.stop()
-      const tags: Array<string> = []
-      const Connector = await run(Ioredis.connector(retrying(tags)))
-      const late = startLate(server, 300)
-      const client = new Redis({ ...targets()[kind === "tcp" ? 0 : 1], Connector })
-      expect(await client.ping()).toBe("PONG")
-      await client.quit()
-      await late
-      expect(tags.length).toBeGreaterThan(0)
-      expect(new Set(tags)).toEqual(new Set([tag]))
-    }
+    (kind, tag) =>
+      reachedLate(server, tag, async (dial) => {
+        const client = new Redis({ ...targets()[kind === "tcp" ? 0 : 1], Connector: await run(Ioredis.connector(dial)) })
+        expect(await client.ping()).toBe("PONG")
+        await client.quit()
+      })
   )
 
   it("a stopped server: connect() and the commands it held reject with our tagged error itself; so does the 'error' event; no fd left", async () => {

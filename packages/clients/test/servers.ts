@@ -8,6 +8,7 @@ import { chownSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, rea
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { expect } from "vitest"
 import { content, fdCount, reopenAs } from "../../native/test/support.js"
 import type { Dial } from "../src/SocketFactory.js"
 
@@ -203,7 +204,7 @@ const inode = (fd: number) => {
  * number, that connection. Right after the scope's close, it must still be there; `check(n)`
  * waits for `n` such verdicts and closes the files.
  */
-export const fdWatch = () => {
+const fdWatch = () => {
   const dir = tempDir()
   const files: Array<number> = []
   const verdicts: Array<boolean> = []
@@ -244,7 +245,7 @@ export const retrying = (tags: Array<string>) => (address: Address.Tcp | Address
   )
 
 /** Starts `server` after `ms`; the promise settles when it is up. */
-export const startLate = (server: Server, ms: number) => sleep(ms).then(() => server.start())
+export const startLate = (server: { readonly start: () => Promise<void> }, ms: number) => sleep(ms).then(() => server.start())
 
 /**
  * `attempt` until it does not fail with the server's 57P03 ("the database system is starting
@@ -266,3 +267,39 @@ export const rejection = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then((value) => {
     throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
   }, (e: unknown) => e)
+
+/**
+ * Runs `use` with a `Dial` whose sockets are watched, then asserts that at least `atLeast`
+ * sockets closed, each fd exactly once (`fdWatch`), and that the fd count is back to where it was.
+ */
+export const eachFdClosedOnce = async (atLeast: number, use: (dial: Dial) => Promise<void>) => {
+  const watch = fdWatch()
+  const before = fdCount()
+  try {
+    await use(watch.dial)
+    const verdicts = await watch.check(atLeast)
+    expect(verdicts.length).toBeGreaterThanOrEqual(atLeast)
+    expect(verdicts).not.toContain(false)
+    expect(await fdsBackTo(before)).toBe(before)
+  } finally {
+    watch.remove()
+  }
+}
+
+/**
+ * Stops `server`, starts it again 300 ms later, and runs `reach` with a `retrying` dial meanwhile:
+ * asserts that the dial saw refusals, all of them `tag`.
+ */
+export const reachedLate = async (
+  server: { readonly stop: () => Promise<void>; readonly start: () => Promise<void> },
+  tag: string,
+  reach: (dial: ReturnType<typeof retrying>) => Promise<void>
+) => {
+  await server.stop()
+  const tags: Array<string> = []
+  const late = startLate(server, 300)
+  await reach(retrying(tags))
+  await late
+  expect(tags.length).toBeGreaterThan(0)
+  expect(new Set(tags)).toEqual(new Set([tag]))
+}
