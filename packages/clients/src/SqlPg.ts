@@ -7,7 +7,7 @@ import { Connector, Policy } from "@effect-connect/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { PgClient, PgClientConfig } from "@effect/sql-pg/PgClient"
-import { Effect, Layer, Schedule, type Scope } from "effect"
+import { type Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import * as Pg from "./Pg.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
@@ -41,6 +41,15 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Policy.backoff(
 })
 
 /**
+ * The default `connectTimeout`: longer than `defaultRetry` retries, so that when they are spent
+ * the last typed error is what fails the layer.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultConnectTimeout: Duration.DurationInput = "15 seconds"
+
+/**
  * Whether @effect/sql-pg's error is the server's 57P03 ("the database system is starting up").
  *
  * @since 0.1.0
@@ -51,8 +60,9 @@ export const isStartingUp = (error: SqlError): boolean =>
 
 /**
  * `PgClient` and `SqlClient` with every connection of the pool dialed through `dial`, retried
- * with `retry`. A failed dial is the `SqlError`'s `cause`, our tagged error itself. Note that
- * @effect/sql-pg bounds its first query by `connectTimeout` (default 5 s), retries included.
+ * with `retry`. A failed dial is the `SqlError`'s `cause`, our tagged error itself.
+ * @effect/sql-pg bounds its first query by `connectTimeout`, retries included (here 15 s unless
+ * given): keep `retry` shorter, or the layer fails with "Connection timed out" instead.
  *
  * @example
  * const Database = SqlPg.layer({ host: "127.0.0.1", port: 5432, database: "app", username: "app" })
@@ -69,6 +79,9 @@ export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
     // Loaded here, not at the top: @effect/sql-pg is an optional peer.
     const { PgClient } = yield* Effect.promise(() => import("@effect/sql-pg"))
     const stream = yield* Pg.stream((address) => Policy.retryTransient(retry)(once(address)))
-    return Layer.retry(PgClient.layer({ ...pg, stream }), Schedule.whileInput(retry, isStartingUp))
+    // @effect/sql-pg's own default (5 s) would cut `defaultRetry` short and hide the last typed
+    // error behind "Connection timed out".
+    const connectTimeout = pg.connectTimeout ?? defaultConnectTimeout
+    return Layer.retry(PgClient.layer({ ...pg, connectTimeout, stream }), Schedule.whileInput(retry, isStartingUp))
   }))
 }
