@@ -8,7 +8,6 @@ import { chownSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, rea
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { expect } from "vitest"
 import { content, fdCount, reopenAs } from "../../native/test/support.js"
 import type { Dial } from "../src/SocketFactory.js"
 
@@ -268,11 +267,16 @@ export const rejection = (promise: Promise<unknown>): Promise<unknown> =>
     throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
   }, (e: unknown) => e)
 
+// vitest's `expect`, loaded only by the helpers that assert: the bench (packages/clients/bench)
+// uses this module's servers outside vitest.
+const assertions = () => import("vitest")
+
 /**
  * Runs `use` with a `Dial` whose sockets are watched, then asserts that at least `atLeast`
  * sockets closed, each fd exactly once (`fdWatch`), and that the fd count is back to where it was.
  */
 export const eachFdClosedOnce = async (atLeast: number, use: (dial: Dial) => Promise<void>) => {
+  const { expect } = await assertions()
   const watch = fdWatch()
   const before = fdCount()
   try {
@@ -295,6 +299,7 @@ export const reachedLate = async (
   tag: string,
   reach: (dial: ReturnType<typeof retrying>) => Promise<void>
 ) => {
+  const { expect } = await assertions()
   await server.stop()
   const tags: Array<string> = []
   const late = startLate(server, 300)
