@@ -66,6 +66,7 @@ export interface Options {
 }
 
 const c = binding.constants
+const EACCES = Errno.codeOf("EACCES", Errno.currentPlatform)
 
 /**
  * A datagram socket, closed when the scope closes.
@@ -106,7 +107,11 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
       connect: (to) =>
         Effect.flatMap(toSockAddr(to), (sa) => {
           peer = to._tag === "Unspecified" ? "" : Address.format(to)
-          return Effect.asVoid(fd.check(binding.connect(s, sa), "connect", context(Address.format(to))))
+          const rc = binding.connect(s, sa)
+          const ctx = context(Address.format(to))
+          // EACCES is a broadcast destination without SO_BROADCAST, or a prohibition: ask.
+          const denied = rc === -EACCES && fd.isBroadcastDenial(binding, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
+          return Effect.asVoid(fd.check(rc, "connect", denied))
         }),
       send: (data) => retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)),
       receive: Stream.repeatEffect(

@@ -34,6 +34,7 @@ const c = binding.constants
  * @category constants
  */
 export const sunPathMax: number = c.SUN_PATH_MAX
+const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
 /**
@@ -102,13 +103,26 @@ export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError
   Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context("")))
 
 /**
- * getsockopt(SO_ERROR): the pending error as its tagged error, or nothing when there is none.
+ * The outcome of a connect whose socket polled writable, proven: getsockopt(SO_ERROR), and when
+ * it holds no error getpeername(2), since SO_ERROR is 0 as well while the handshake is still
+ * under way. Succeeds only when the socket is connected. When it is not, connect(2) to the same
+ * `address` again says why: `AlreadyInProgress` (EALREADY) while the handshake goes on (poll
+ * again), or the failure itself (ECONNABORTED when its errno was already read).
  *
  * @since 0.1.0
  * @category syscalls
  */
-export const pendingError = (s: number, address: Address.Address): Effect.Effect<void, ConnectError.ErrnoError> =>
-  Effect.asVoid(fd.pendingError(binding, s, context(Address.format(address))))
+export const pendingError = (
+  s: number,
+  address: Address.Tcp | Address.Unix
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
+  Effect.flatMap(toSockAddr(address), (sa) => {
+    const ctx = context(Address.format(address))
+    const outcome = fd.proveConnected(binding, s, sa, ctx)
+    return outcome === "connected"
+      ? Effect.void
+      : Effect.fail(outcome === "pending" ? fd.errnoError(-EALREADY, "connect", ctx) : outcome)
+  })
 
 /**
  * getsockname(2).

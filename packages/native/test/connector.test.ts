@@ -5,9 +5,9 @@ import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { join } from "node:path"
-import { NativeConnector } from "@effect-connect/native"
+import { NativeConnector, Raw } from "@effect-connect/native"
 import { type Binding, binding } from "../src/internal/binding.js"
-import { fdCount, listening, tempDir } from "./support.js"
+import { fdCount, listening, ownPort, tempDir } from "./support.js"
 
 const echo = (s: Socket) => s.pipe(s)
 
@@ -184,6 +184,33 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
       const port = (server.address() as { port: number }).port
       const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
       expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scopedLive("a stale writable wake-up is no connection: the connect is proven and still times out", () => {
+    // The first libuv poll fires at once with writable and no error, as a wake-up meant for an
+    // earlier socket on the same fd number would; later polls are real.
+    let stale = 0
+    const { closed, layer } = seam({
+      pollNow: () => 0,
+      poll: (fd, events, callback) => {
+        if (stale++ > 0) return binding.poll(fd, events, callback)
+        setImmediate(() => callback(0, binding.constants.POLL_WRITABLE))
+        return { cancel: () => {} }
+      }
+    })
+    return Effect.gen(function*() {
+      const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
+      // Fill the black hole's accept queue, so that our SYN is dropped and stays unanswered.
+      for (let i = 0; i < 4; i++) {
+        const held = yield* Raw.socket("inet", "stream")
+        yield* Effect.either(Raw.connect(held, to))
+      }
+      yield* Effect.sleep("20 millis")
+      const failed = yield* Effect.flip(Effect.scoped(Connector.connect(to, { timeout: "300 millis" })))
+      expect(failed).toMatchObject({ _tag: "TimedOut", address: Address.format(to) })
+      expect(stale).toBe(2)
+      expect(closed).toHaveLength(1)
     }).pipe(Effect.provide(layer))
   })
 

@@ -46,6 +46,26 @@ describe("state errors through the raw API", () => {
       })
     }))
 
+  it.scopedLive("pendingError proves the connection: no error while the SYN is unanswered is AlreadyInProgress", () =>
+    Effect.gen(function*() {
+      const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
+      // The black hole's accept queue takes one or two; after that SYNs are dropped.
+      const fds: Array<number> = []
+      for (let i = 0; i < 4; i++) {
+        const fd = yield* Raw.socket("inet", "stream")
+        yield* Effect.either(Raw.connect(fd, to))
+        fds.push(fd)
+      }
+      yield* Effect.sleep("20 millis")
+      // SO_ERROR is 0 for every one of them; only the ones in the queue are connected.
+      const outcomes = yield* Effect.forEach(fds, (fd) => Effect.either(Raw.pendingError(fd, to)))
+      const lefts = outcomes.flatMap((o) => o._tag === "Left" ? [o.left] : [])
+      expect(lefts.length).toBeGreaterThan(0)
+      for (const e of lefts) {
+        expect(e).toMatchObject({ _tag: "AlreadyInProgress", errno: "EALREADY", code: 114, address: Address.format(to), ...raw })
+      }
+    }))
+
   it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
