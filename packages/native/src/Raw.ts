@@ -27,13 +27,23 @@ export type Type = "stream" | "datagram"
 const c = binding.constants
 
 /**
- * `sizeof(sockaddr_un.sun_path)` here, the terminator included: 108 on Linux, 104 on macOS and
- * FreeBSD. The longest unix path a connect can take is one byte shorter.
+ * `sizeof(sockaddr_un.sun_path)` here: 108 on Linux, 104 on macOS and FreeBSD. The limit a
+ * `NameTooLong` reports.
  *
  * @since 0.1.0
  * @category constants
  */
 export const sunPathMax: number = c.SUN_PATH_MAX
+
+/**
+ * The longest unix path, in UTF-8 bytes, that connect(2) and bind(2) take here: all of sun_path
+ * on Linux, which accepts a full path without its terminator (and getsockname(2) gives it back
+ * exactly); one byte less elsewhere, for the terminator.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxPathBytes: number = Errno.currentPlatform === "linux" ? c.SUN_PATH_MAX : c.SUN_PATH_MAX - 1
 const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 

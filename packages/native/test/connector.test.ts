@@ -81,6 +81,26 @@ describe("NativeConnector over the real kernel", () => {
         .toMatchObject({ _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, transient: false })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
+  it.scopedLive.skipIf(process.platform !== "linux")("a 108-byte path, unterminated in sun_path, connects and is read back exactly; 109 bytes is NameTooLong", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "s".repeat(108 - dir.length - 1))
+      expect(Buffer.byteLength(path)).toBe(108)
+      // net cannot listen there (libuv wants the terminator): the listener is the addon's.
+      const c = binding.constants
+      const listener = yield* Effect.acquireRelease(Effect.sync(() => binding.socket(c.AF_UNIX, c.SOCK_STREAM)), (fd) => Effect.sync(() => binding.close(fd)))
+      expect(binding.bind(listener, { family: c.AF_UNIX, address: Buffer.from(path), port: 0 })).toBe(0)
+      expect(binding.listen(listener, 16)).toBe(0)
+      expect(yield* Raw.localAddress(listener)).toEqual(Address.unix(path))
+      const connection = yield* Connector.connect(Address.unix(path))
+      expect(connection.remote).toEqual(Address.unix(path))
+      expect(connection.local).toEqual(Address.unix(""))
+      expect(yield* Raw.peerAddress(connection.fd)).toEqual(Address.unix(path))
+      expect(yield* Effect.flip(Connector.connect(Address.unix(path + "s")))).toMatchObject({
+        _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, address: `unix://${path}s`, transient: false
+      })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
   it.scopedLive("a retried connect to a port that comes up later succeeds; the failed attempts' fds are closed", () =>
     Effect.gen(function*() {
       const port = yield* closedPort

@@ -1,7 +1,8 @@
 /**
  * AF_UNIX addresses, checked against this platform before any syscall: a NUL byte or an empty
  * path is `InvalidAddress`; a path (or abstract name) longer than sun_path is `NameTooLong`
- * with the limit. Lengths are in bytes, as the kernel counts them (UTF-8), terminator included.
+ * with the limit. Lengths are in bytes, as the kernel counts them (UTF-8). Linux takes a path
+ * that fills sun_path, unterminated; elsewhere a path needs room for its terminator.
  *
  * @since 0.1.0
  */
@@ -10,16 +11,25 @@ import { Raw } from "@effect-connect/native"
 import { Effect } from "effect"
 
 /**
- * sun_path's size here, the terminator included: 108 on Linux, 104 on macOS and FreeBSD.
+ * sun_path's size here: 108 on Linux, 104 on macOS and FreeBSD. A path may fill it on Linux; it
+ * must leave a byte for the terminator elsewhere (see `Raw.maxPathBytes`).
  *
  * @since 0.1.0
  * @category constants
  */
 export const limit: number = Raw.sunPathMax
 
-const checked = <A extends Address.Unix>(address: A, bytes: number) =>
+/**
+ * Whether a path is too long for sun_path here (see `Raw.maxPathBytes`).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTooLong = (p: string): boolean => Buffer.byteLength(p, "utf8") > Raw.maxPathBytes
+
+const checked = <A extends Address.Unix>(address: A, tooLong: boolean) =>
   Effect.flatMap(Address.validate(address), (valid) =>
-    bytes > limit
+    tooLong
       ? Effect.fail(ConnectError.nameTooLong(Address.format(address), limit, "connect", Errno.currentPlatform))
       : Effect.succeed(valid))
 
@@ -30,7 +40,7 @@ const checked = <A extends Address.Unix>(address: A, bytes: number) =>
  * @category constructors
  */
 export const path = (p: string): Effect.Effect<Address.UnixPath, ConnectError.InvalidAddress | ConnectError.NameTooLong> =>
-  checked(Address.unix(p), Buffer.byteLength(p, "utf8") + 1)
+  checked(Address.unix(p), isTooLong(p))
 
 /**
  * A Linux abstract socket name: no file, gone when its socket closes. The kernel's leading NUL
@@ -41,7 +51,7 @@ export const path = (p: string): Effect.Effect<Address.UnixPath, ConnectError.In
  */
 export const abstract = (name: string): Effect.Effect<Address.Abstract, ConnectError.InvalidAddress | ConnectError.NameTooLong> =>
   Errno.currentPlatform === "linux"
-    ? checked(Address.abstract(name), 1 + Buffer.byteLength(name, "utf8"))
+    ? checked(Address.abstract(name), 1 + Buffer.byteLength(name, "utf8") > limit)
     : Effect.fail(
       new ConnectError.InvalidAddress({ input: `unix-abstract:${name}`, field: "family", reason: "abstract names are Linux only" })
     )

@@ -95,7 +95,7 @@ export const make = (options: Options = {}): Effect.Effect<Connector.Connector["
     connect: (address: Address.Address, connectOptions?: Connector.ConnectOptions) => {
       if (address._tag !== "UnixPath") return inner.connect(address, connectOptions)
       const long = options.longPaths === "via-directory" && Errno.currentPlatform === "linux" &&
-        Buffer.byteLength(address.path, "utf8") + 1 > UnixAddress.limit
+        UnixAddress.isTooLong(address.path)
       return Effect.catchAll(
         long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
         (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)

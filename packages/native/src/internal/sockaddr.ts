@@ -12,9 +12,12 @@ const scopeIdOf = (zone: string): number | undefined => {
   return networkInterfaces()[zone]?.find((i) => i.family === "IPv6")?.scopeid
 }
 
+// Linux takes a path that fills sun_path without a terminator; other platforms need room for it.
+const maxPathBytes = Errno.currentPlatform === "linux" ? SUN_PATH_MAX : SUN_PATH_MAX - 1
+
 /**
  * The sockaddr for an address that needs no resolving, or why there is none. A unix path longer
- * than sun_path (the terminator included) is `NameTooLong` with the limit, before any syscall.
+ * than `maxPathBytes` is `NameTooLong` with sun_path's size as the limit, before any syscall.
  */
 export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
@@ -36,7 +39,7 @@ export const sockAddr = (
     }
     case "UnixPath": {
       const bytes = Buffer.from(address.path, "utf8")
-      if (bytes.length + 1 > SUN_PATH_MAX) {
+      if (bytes.length > maxPathBytes) {
         return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
