@@ -158,6 +158,27 @@ const rss = async (who, path) => {
   process.exit(0)
 }
 
+// How late an interval timer of `ms` came while `work` ran (a loop blocked throughout shows as
+// one late tick, so the last gap counts too), and how long `work` took, in milliseconds.
+const timerLag = async (ms, work) => {
+  const delays = []
+  let last = performance.now()
+  const probe = setInterval(() => {
+    const now = performance.now()
+    delays.push(now - last - ms)
+    last = now
+  }, ms)
+  await new Promise((r) => setTimeout(r, 2 * ms + 10))
+  delays.length = 0
+  const began = performance.now()
+  await work()
+  const took = performance.now() - began
+  delays.push(performance.now() - last - ms)
+  clearInterval(probe)
+  delays.sort((a, b) => a - b)
+  return { took, lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length }
+}
+
 // Event-loop delay while 10k connect-then-close start at once (over the 8 TCP ports), each as
 // its own root fiber or promise, the way a server's requests would. A 1 ms interval timer records
 // how late each tick came; a loop blocked throughout shows as one late tick, so the last gap
@@ -173,22 +194,8 @@ const lag = async (who, port) => {
     "harness (fibers)": () => run(Effect.promise(noop)),
     "harness (promises)": noop
   }[who]
-  const delays = []
-  let last = performance.now()
-  const probe = setInterval(() => {
-    const now = performance.now()
-    delays.push(now - last - 1)
-    last = now
-  }, 1)
-  await new Promise((r) => setTimeout(r, 20))
-  delays.length = 0
-  const began = performance.now()
-  await Promise.all(Array.from({ length: n }, (_, k) => start(k)))
-  const rate = n / ((performance.now() - began) / 1000)
-  delays.push(performance.now() - last - 1)
-  clearInterval(probe)
-  delays.sort((a, b) => a - b)
-  console.log(JSON.stringify({ rate, lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length }))
+  const { took, ...delays } = await timerLag(1, () => Promise.all(Array.from({ length: n }, (_, k) => start(k))))
+  console.log(JSON.stringify({ rate: n / (took / 1000), ...delays }))
   process.exit(0)
 }
 
@@ -204,25 +211,11 @@ const storm = async (who, port) => {
     : Effect.timeoutFail(Effect.never, { duration: "1 second", onTimeout: () => "timeout" })
   const fds = () => readdirSync("/proc/self/fd").length
   const before = fds()
-  const delays = []
-  let last = performance.now()
-  const probe = setInterval(() => {
-    const now = performance.now()
-    delays.push(now - last - 10)
-    last = now
-  }, 10)
-  await new Promise((r) => setTimeout(r, 50))
-  delays.length = 0
-  const began = performance.now()
-  const outcomes = await Promise.all(Array.from({ length: n }, () => run(Effect.match(one, { onFailure: () => 1, onSuccess: () => 0 }))))
-  const took = performance.now() - began
-  delays.push(performance.now() - last - 10)
-  clearInterval(probe)
-  delays.sort((a, b) => a - b)
-  console.log(JSON.stringify({
-    took, failed: outcomes.reduce((a, b) => a + b, 0), fdsBack: fds() === before,
-    lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length
-  }))
+  let outcomes = []
+  const lagged = await timerLag(10, async () => {
+    outcomes = await Promise.all(Array.from({ length: n }, () => run(Effect.match(one, { onFailure: () => 1, onSuccess: () => 0 }))))
+  })
+  console.log(JSON.stringify({ ...lagged, failed: outcomes.reduce((a, b) => a + b, 0), fdsBack: fds() === before }))
   process.exit(0)
 }
 
