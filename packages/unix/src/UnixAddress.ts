@@ -1,8 +1,10 @@
 /**
- * AF_UNIX addresses, checked against this platform before any syscall: a NUL byte or an empty
- * path is `InvalidAddress`; a path (or abstract name) longer than sun_path is `NameTooLong`
- * with the limit. Lengths are in bytes, as the kernel counts them (UTF-8). Linux takes a path
- * that fills sun_path, unterminated; elsewhere a path needs room for its terminator.
+ * AF_UNIX addresses, checked against this platform before any syscall: an empty or relative
+ * path, a NUL byte in a path, and text with no exact bytes (a lone surrogate) are
+ * `InvalidAddress`; a path (or abstract name) longer than sun_path is `NameTooLong` with the
+ * limit. Lengths are in bytes, as the kernel counts them (`Address.encodeName`: UTF-8, with
+ * U+DC80..U+DCFF standing for single bytes that are not UTF-8). Linux takes a path that fills
+ * sun_path, unterminated; elsewhere a path needs room for its terminator.
  *
  * @since 0.1.0
  */
@@ -19,13 +21,16 @@ import { Effect } from "effect"
  */
 export const limit: number = Raw.sunPathMax
 
+// The kernel's byte count; text without bytes is refused by the check before the count matters.
+const byteLength = (text: string) => Address.encodeName(text)?.length ?? 0
+
 /**
  * Whether a path is too long for sun_path here (see `Raw.maxPathBytes`).
  *
  * @since 0.1.0
  * @category predicates
  */
-export const isTooLong = (p: string): boolean => Buffer.byteLength(p, "utf8") > Raw.maxPathBytes
+export const isTooLong = (p: string): boolean => byteLength(p) > Raw.maxPathBytes
 
 const checked = <A extends Address.Unix>(address: A, tooLong: boolean) =>
   Effect.flatMap(Address.validate(address), (valid) =>
@@ -34,7 +39,8 @@ const checked = <A extends Address.Unix>(address: A, tooLong: boolean) =>
       : Effect.succeed(valid))
 
 /**
- * A socket file's path. Relative paths are relative to the working directory at connect time.
+ * A socket file's absolute path. A relative one is `InvalidAddress`: an address names one
+ * socket, whatever the working directory at connect time (resolve it first, on purpose).
  *
  * @since 0.1.0
  * @category constructors
@@ -51,7 +57,7 @@ export const path = (p: string): Effect.Effect<Address.UnixPath, ConnectError.In
  */
 export const abstract = (name: string): Effect.Effect<Address.Abstract, ConnectError.InvalidAddress | ConnectError.NameTooLong> =>
   Errno.currentPlatform === "linux"
-    ? checked(Address.abstract(name), 1 + Buffer.byteLength(name, "utf8") > limit)
+    ? checked(Address.abstract(name), 1 + byteLength(name) > limit)
     : Effect.fail(
       new ConnectError.InvalidAddress({ input: `unix-abstract:${name}`, field: "family", reason: "abstract names are Linux only" })
     )
