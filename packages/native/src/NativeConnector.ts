@@ -102,9 +102,11 @@ const settle = (sys: Binding, s: number, sa: SockAddr, context: fd.Context<"inet
     return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(spurious + 1))
   }
   const now = sys.pollNow(s, writable)
-  if (now < 0) return Effect.fail(fd.errnoError(now, "poll", context))
   if (now === writable) return Effect.void
-  if (now !== 0) return prove(0)
+  if (now > 0) return prove(0)
+  // A signal (SIGPROF under a profiler, SIGCHLD, ...) can interrupt even a poll(2) that does not
+  // wait: EINTR says nothing about the socket, so wait for it as when nothing was ready.
+  if (now < 0 && now !== -EINTR) return Effect.fail(fd.errnoError(now, "poll", context))
   return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(0))
 }
 

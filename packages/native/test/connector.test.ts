@@ -207,6 +207,16 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
     }).pipe(Effect.provide(layer))
   })
 
+  it.scopedLive("EINTR from the zero-timeout poll (a signal, e.g. a profiler's SIGPROF) is no error: the connect is awaited", () => {
+    const { layer } = seam({ pollNow: () => -EINTR })
+    return Effect.gen(function*() {
+      const server = yield* listening(0)
+      const port = (server.address() as { port: number }).port
+      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
+      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+    }).pipe(Effect.provide(layer))
+  })
+
   it.scopedLive("a stale writable wake-up is no connection: the connect is proven and still times out", () => {
     // The first libuv poll fires at once with writable and no error, as a wake-up meant for an
     // earlier socket on the same fd number would; later polls are real.
