@@ -66,6 +66,22 @@ describe("state errors through the raw API", () => {
       }
     }))
 
+  // A failed socket polls writable for ever, and its SO_ERROR is 0 once read: so a second look
+  // (a retry around writable + pendingError, say) used to read as a connection. connect(2) again
+  // names the failure whose errno is gone. (ConnectionAborted is core's new row for ECONNABORTED.)
+  it.scopedLive("pendingError after the error was read: ConnectionAborted, never a connection", () =>
+    Effect.gen(function*() {
+      const to = Address.tcp("127.0.0.1", yield* ownPort("refusing"))
+      const fd = yield* Raw.socket("inet", "stream")
+      yield* Effect.either(Raw.connect(fd, to))
+      yield* Raw.writable(fd)
+      expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
+      yield* Raw.writable(fd)
+      expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({
+        _tag: "ConnectionAborted", errno: "ECONNABORTED", code: 103, address: Address.format(to), syscall: "connect", transient: true
+      })
+    }))
+
   it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
