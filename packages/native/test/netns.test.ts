@@ -112,12 +112,18 @@ const raw = (to) => Effect.scoped(Effect.gen(function*() {
   return "still in progress"
 }))
 const [viaRaw, viaConnector] = await Effect.runPromise(Effect.all([
-  Effect.forEach(hosts(120), raw, { concurrency: "unbounded" }),
+  Effect.forEach(hosts(120), (to) => Effect.timeoutTo(raw(to), { duration: "15 seconds", onSuccess: (o) => o, onTimeout: () => "TimedOut" }), { concurrency: "unbounded" }),
   Effect.forEach(hosts(120), (to) => outcome(Effect.scoped(Connector.connect(to, { timeout: "15 seconds" }))), { concurrency: "unbounded" })
 ], { concurrency: 2 }).pipe(Effect.provide(NativeConnector.layer)))
 out.raw = tally(viaRaw)
 out.connector = tally(viaConnector)
 `, 60_000)
-    expect(out).toEqual({ raw: { HostUnreachable: 120 }, connector: { HostUnreachable: 120 } })
+    // The kernel rate-limits the ICMP errors it sends itself (icmp_msgs_burst), so a connect may
+    // miss its EHOSTUNREACH and run into the 15 s deadline instead; neither is a connection.
+    for (const tally of [out.raw, out.connector]) {
+      expect(Object.keys(tally).filter((k) => k !== "HostUnreachable" && k !== "TimedOut")).toEqual([])
+      expect(tally.HostUnreachable ?? 0).toBeGreaterThan(0)
+      expect((tally.HostUnreachable ?? 0) + (tally.TimedOut ?? 0)).toBe(120)
+    }
   }, 70_000)
 })
