@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector, Raw } from "@effect-connect/native"
-import { type Binding, binding } from "../src/internal/binding.js"
+import { type Binding, binding, type SockAddr } from "../src/internal/binding.js"
 import { fdCount, listening, ownPort, tempDir } from "./support.js"
 
 const echo = (s: Socket) => s.pipe(s)
@@ -197,25 +197,20 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
   }
   const { ENOBUFS, EINTR } = constants.errno
 
-  it.scopedLive("EINTR from connect: the connect goes on, as after EINPROGRESS", () => {
-    const { layer } = seam({ connect: (fd, sa) => (binding.connect(fd, sa), -EINTR) })
-    return Effect.gen(function*() {
-      const server = yield* listening(0)
-      const port = (server.address() as { port: number }).port
-      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
-      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
-    }).pipe(Effect.provide(layer))
-  })
-
-  it.scopedLive("EINTR from the zero-timeout poll (a signal, e.g. a profiler's SIGPROF) is no error: the connect is awaited", () => {
-    const { layer } = seam({ pollNow: () => -EINTR })
-    return Effect.gen(function*() {
-      const server = yield* listening(0)
-      const port = (server.address() as { port: number }).port
-      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
-      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
-    }).pipe(Effect.provide(layer))
-  })
+  // EINTR from connect(2): the connect goes on, as after EINPROGRESS. EINTR from the zero-timeout
+  // poll(2) (a signal, e.g. a profiler's SIGPROF): nothing is known yet, so the connect is awaited.
+  for (const [call, overrides] of [
+    ["connect", { connect: (fd: number, sa: SockAddr) => (binding.connect(fd, sa), -EINTR) }],
+    ["pollNow", { pollNow: () => -EINTR }]
+  ] as const) {
+    it.scopedLive(`EINTR from ${call} is no error: the connect is awaited`, () =>
+      Effect.gen(function*() {
+        const server = yield* listening(0)
+        const port = (server.address() as { port: number }).port
+        const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
+        expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+      }).pipe(Effect.provide(seam(overrides).layer)))
+  }
 
   it.scopedLive("a stale writable wake-up is no connection: the connect is proven and still times out", () => {
     // The first libuv poll fires at once with writable and no error, as a wake-up meant for an
