@@ -129,18 +129,6 @@ export const attempts = Metric.counter("effect_connect_attempts_total", {
   description: "connect attempts, tagged by outcome: ok or the error's tag"
 })
 
-// One tagged counter's increment per outcome, made once: tagging on every attempt hashes a new
-// metric key.
-const increments = new Map<string, Effect.Effect<void>>()
-const countOutcome = (outcome: string) => {
-  let increment = increments.get(outcome)
-  if (increment === undefined) {
-    increment = Metric.increment(Metric.tagged(attempts, "outcome", outcome))
-    increments.set(outcome, increment)
-  }
-  return increment
-}
-
 /**
  * How long each attempt took, in seconds, by outcome (`ok` or the error's tag), at the clock's
  * millisecond resolution.
@@ -154,63 +142,83 @@ export const latency = Metric.histogram(
   "connect attempt latency in seconds, tagged by outcome: ok or the error's tag"
 )
 
-// One label array per outcome, made once: the histogram caches its series per array.
+// One label array per outcome (and per array of the fiber's own labels), made once: a metric
+// caches its series per label array, and a new array would hash a new metric key every attempt.
 const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const withFiberLabels = new WeakMap<ReadonlyArray<MetricLabel.MetricLabel>, Map<string, ReadonlyArray<MetricLabel.MetricLabel>>>()
 const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
   let labels = outcomeLabels.get(outcome)
   if (labels === undefined) {
     labels = [MetricLabel.make("outcome", outcome)]
     outcomeLabels.set(outcome, labels)
   }
-  return fiberLabels.length === 0 ? labels : [...fiberLabels, ...labels]
+  if (fiberLabels.length === 0) return labels
+  let byOutcome = withFiberLabels.get(fiberLabels)
+  if (byOutcome === undefined) {
+    byOutcome = new Map()
+    withFiberLabels.set(fiberLabels, byOutcome)
+  }
+  let both = byOutcome.get(outcome)
+  if (both === undefined) {
+    both = [...fiberLabels, ...labels]
+    byOutcome.set(outcome, both)
+  }
+  return both
 }
 
 type DialError = InetError | UnixError | InvalidAddress
 
-// A module-level function, not a closure per attempt: this runs on every connect.
-const timed = (fiber: Fiber.RuntimeFiber<Connection, DialError>, clock: Clock.Clock, start: number, outcome: string) =>
-  latency.unsafeUpdate(
-    (clock.unsafeCurrentTimeMillis() - start) / 1000,
-    labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
-  )
+// The attempt counted and timed, synchronously: Metric.increment as an effect would cost more
+// steps than the connect's own.
+const record = (fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock, start: number, outcome: string) => {
+  const labels = labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  attempts.unsafeUpdate(1, labels)
+  latency.unsafeUpdate((clock.unsafeCurrentTimeMillis() - start) / 1000, labels)
+}
 
 // Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
-// synchronously from the fiber, since this wraps every attempt.
-const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
-  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => {
-    const journal = fiber.getFiberRef(Attempts.current)
-    if (journal !== undefined) {
-      journal.dials++
-      journal.target = address
+// synchronously from the fiber, since this wraps every attempt: one continuation on the effect.
+const observedIn = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  address: Dialable,
+  effect: Effect.Effect<Connection, DialError, Scope.Scope>
+): Effect.Effect<Connection, DialError, Scope.Scope> => {
+  const journal = fiber.getFiberRef(Attempts.current)
+  if (journal !== undefined) {
+    journal.dials++
+    journal.target = address
+  }
+  const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+  const start = clock.unsafeCurrentTimeMillis()
+  const counted = Effect.matchEffect(effect, {
+    onFailure: (e) => {
+      record(fiber, clock, start, e._tag)
+      if (journal !== undefined) Attempts.failed(journal, e)
+      return Effect.zipRight(
+        Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
+          address: Address.format(address),
+          attempt: fiber.getFiberRef(Policy.currentAttempt)
+        }),
+        Effect.fail(e)
+      )
+    },
+    onSuccess: (c) => {
+      record(fiber, clock, start, "ok")
+      return Effect.succeed(c)
     }
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const start = clock.unsafeCurrentTimeMillis()
-    const counted = Effect.tapBoth(effect, {
-      onFailure: (e) => {
-        timed(fiber, clock, start, e._tag)
-        if (journal !== undefined) Attempts.failed(journal, e)
-        return Effect.zipRight(
-          countOutcome(e._tag),
-          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
-            address: Address.format(address),
-            attempt: fiber.getFiberRef(Policy.currentAttempt)
-          })
-        )
-      },
-      onSuccess: () => {
-        timed(fiber, clock, start, "ok")
-        return countOutcome("ok")
-      }
-    })
-    // A span costs a third of a loopback connect: made only when a tracer will receive it.
-    return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
-      onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-      onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
-    }).pipe(Effect.withSpan("effect-connect.connect", {
-      attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
-      captureStackTrace: false
-    }))
   })
+  // A span costs a third of a loopback connect: made only when a tracer will receive it.
+  return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
+    onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
+    onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+  }).pipe(Effect.withSpan("effect-connect.connect", {
+    attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
+    captureStackTrace: false
+  }))
+}
+
+const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
+  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => observedIn(fiber, address, effect))
 
 const { shown } = Options
 
@@ -273,17 +281,15 @@ const optionsProblem = (address: Address.Address, options: ConnectOptions): Inva
  */
 export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolver> =>
   Effect.map(Resolver, (resolver) => {
-    const attempt = (address: Dialable, options: ConnectOptions) => {
+    const timed = (address: Dialable, options: ConnectOptions) => {
       const timeout = options.timeout
-      return observed(
-        address,
-        timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
-          duration: timeout,
-          onTimeout: () =>
-            deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
-        })
-      )
+      return timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
+        duration: timeout,
+        onTimeout: () =>
+          deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
+      })
     }
+    const attempt = (address: Dialable, options: ConnectOptions) => observed(address, timed(address, options))
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
         Connection,
@@ -297,9 +303,10 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
           ...(options.attemptDelay === undefined ? {} : { delay: options.attemptDelay })
         })
       })
-    // Checked with plain functions, not effects: this runs on every connect.
+    // Checked with plain functions, not effects, in the fiber's own step: this runs on every
+    // connect.
     const connect = (address: Address.Address, options: ConnectOptions = {}) =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime<Connection, DialError | HostNotFound | ResolveFailed | Policy.AllAttemptsFailed<DialError>, Scope.Scope>((fiber) => {
         const problem = check.addressProblem(() => Address.format(address), address, "remote") ?? optionsProblem(address, options)
         if (problem !== undefined) return Effect.fail(problem)
         switch (address._tag) {
@@ -313,9 +320,11 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
             )
           case "UnixPath":
           case "Abstract":
-            return attempt(address, options)
+            return observedIn(fiber, address, timed(address, options))
           case "Tcp":
-            return Address.ipVersion(address) !== undefined ? attempt(address, options) : resolveAndRace(address, options)
+            return Address.ipVersion(address) !== undefined
+              ? observedIn(fiber, address, timed(address, options))
+              : resolveAndRace(address, options)
         }
       })
     return { connect } as Connector["Type"]

@@ -9,10 +9,11 @@
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import { Duration, Effect, Layer, Scope } from "effect"
+import type * as Socket from "@effect/platform/Socket"
+import { Context, Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
-import { domainOf, sockAddr } from "./internal/sockaddr.js"
+import { fromSockAddr, sockAddr } from "./internal/sockaddr.js"
 import { Turns } from "./internal/turns.js"
 import * as NodeResolver from "./NodeResolver.js"
 
@@ -20,12 +21,13 @@ const platform = Errno.currentPlatform
 const EINPROGRESS = Errno.codeOf("EINPROGRESS", platform)
 const EINTR = Errno.codeOf("EINTR", platform)
 const EALREADY = Errno.codeOf("EALREADY", platform)
+const EBADF = Errno.codeOf("EBADF", platform)
 
 type DialError = ConnectError.InetError | ConnectError.UnixError | ConnectError.InvalidAddress
 
 // setsockopt(2) for each option asked for, before the connect so it covers the handshake: the
 // first failure, or undefined.
-const setOptions = (sys: Binding, s: number, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">): DialError | undefined => {
+const setOptions = (sys: Binding, s: number, address: Connector.Dialable, options: Connector.ConnectOptions): DialError | undefined => {
   const c = sys.constants
   const tcp = address._tag === "Tcp"
   const wanted: Array<readonly [string, number, number | undefined, number]> = []
@@ -38,48 +40,46 @@ const setOptions = (sys: Binding, s: number, address: Connector.Dialable, option
   }
   for (const [option, level, name, value] of wanted) {
     if (name === undefined) {
-      return new ConnectError.InvalidAddress({ input: context.address, field: "option", reason: `${option} is not supported on this platform` })
+      return new ConnectError.InvalidAddress({ input: Address.format(address), field: "option", reason: `${option} is not supported on this platform` })
     }
     const rc = sys.setsockoptInt(s, level, name, value)
-    if (rc < 0) return fd.errnoError(rc, "setsockopt", context)
+    if (rc < 0) return fd.errnoError(rc, "setsockopt", contextOf(address, options))
   }
   return undefined
 }
 
 // The sockaddr to bind(2) to, if the options ask for one; a zone no interface has is the
 // option's problem.
-const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
+const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions) => {
   if (options.local === undefined || address._tag !== "Tcp") return undefined
   const v6 = Address.ipVersion(address) === 6
   const sa = sockAddr(Address.tcp(options.local.host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
   return "_tag" in sa && sa._tag === "InvalidAddress"
-    ? new ConnectError.InvalidAddress({ input: context.address, field: "option", reason: `local.host ${sa.reason}` })
+    ? new ConnectError.InvalidAddress({ input: Address.format(address), field: "option", reason: `local.host ${sa.reason}` })
     : sa
 }
 
 // bind(2), after the options (SO_REUSEADDR must come first): the error, or undefined.
-const bindLocal = (sys: Binding, s: number, local: SockAddr | undefined, context: fd.Context<"inet" | "unix">): DialError | undefined => {
+const bindLocal = (sys: Binding, s: number, local: SockAddr | undefined, address: Connector.Dialable, options: Connector.ConnectOptions): DialError | undefined => {
   const rc = local === undefined ? 0 : sys.bind(s, local)
-  return rc < 0 ? fd.errnoError(rc, "bind", { ...context, kind: "inet" }) : undefined
+  return rc < 0 ? fd.errnoError(rc, "bind", { ...contextOf(address, options), kind: "inet" }) : undefined
 }
 
-// socket(2), the options, bind(2) and connect(2), in one synchronous step: the fd with
-// connect(2)'s answer, or the first error with the fd already closed. Every sockaddr is built
-// before socket(2), so input that has none never opens an fd.
-const start = (sys: Binding, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
-  const sa = sockAddr(address)
-  if ("_tag" in sa) return sa
-  const local = localSockAddr(address, options, context)
+// socket(2), the options and bind(2): the connection-to-be, or the first error with the fd
+// already closed. The caller built the sockaddr to connect to before, and this builds the one to
+// bind to before socket(2), so input that has none never opens an fd.
+const open = (sys: Binding, address: Connector.Dialable, options: Connector.ConnectOptions, family: number): NativeConnection | DialError => {
+  const local = localSockAddr(address, options)
   if (local !== undefined && "_tag" in local) return local
-  const s = sys.socket(domainOf(address), sys.constants.SOCK_STREAM)
-  if (s < 0) return fd.errnoError(s, "socket", context)
-  const socket = new fd.Fd(sys, s)
-  const failed = setOptions(sys, s, address, options, context) ?? bindLocal(sys, s, local, context)
+  const s = sys.socket(family, sys.constants.SOCK_STREAM)
+  if (s < 0) return fd.errnoError(s, "socket", contextOf(address, options))
+  const connection = new NativeConnection(sys, s, address)
+  const failed = setOptions(sys, s, address, options) ?? bindLocal(sys, s, local, address, options)
   if (failed !== undefined) {
-    socket.close()
+    connection.close()
     return failed
   }
-  return { socket, sa, rc: sys.connect(s, sa) }
+  return connection
 }
 
 // Spurious wake-ups in a row after which a connect that the kernel still calls in progress
@@ -87,12 +87,10 @@ const start = (sys: Binding, address: Connector.Dialable, options: Connector.Con
 // socket in SYN_SENT, so this only bounds a loop that should not exist.
 const maxSpuriousWakes = 8
 
-// After EINPROGRESS: the connect's outcome, proven (see fd.proveConnected). A connect to
-// loopback is usually done by now, which a zero-timeout poll(2) tells without waiting a loop
-// turn: POLLOUT without POLLERR or POLLHUP is the kernel's word, at this instant, that the
-// stream is established (a socket in SYN_SENT never reports it), so that hot path costs no
-// further syscall. Any other answer, and every libuv wake-up (which may be stale), is proven.
-const settle = (sys: Binding, s: number, sa: SockAddr, context: fd.Context<"inet" | "unix">) => {
+// After EINPROGRESS, when the zero-timeout poll(2) (`now`) did not find the stream established:
+// the connect's outcome, proven (see fd.proveConnected). Any answer of that poll but plain
+// POLLOUT, and every libuv wake-up (which may be stale), is proven.
+const settle = (sys: Binding, s: number, sa: SockAddr, now: number, context: fd.Context<"inet" | "unix">) => {
   const writable = sys.constants.POLL_WRITABLE
   const prove = (spurious: number): Effect.Effect<void, ConnectError.ErrorForKind<"inet" | "unix">> => {
     const outcome = fd.proveConnected(sys, s, sa, context)
@@ -101,8 +99,6 @@ const settle = (sys: Binding, s: number, sa: SockAddr, context: fd.Context<"inet
     if (spurious >= maxSpuriousWakes) return Effect.fail(fd.errnoError(-EALREADY, "connect", context))
     return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(spurious + 1))
   }
-  const now = sys.pollNow(s, writable)
-  if (now === writable) return Effect.void
   if (now > 0) return prove(0)
   // A signal (SIGPROF under a profiler, SIGCHLD, ...) can interrupt even a poll(2) that does not
   // wait: EINTR says nothing about the socket, so wait for it as when nothing was ready.
@@ -110,20 +106,92 @@ const settle = (sys: Binding, s: number, sa: SockAddr, context: fd.Context<"inet
   return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(0))
 }
 
-// The connection handed out. The remote end is the address dialed; the local end of a TCP
-// connection is getsockname(2)'s, and a unix client end is never bound here, so it is unnamed.
-const connection = (socket: fd.Fd, local: Address.Tcp | Address.Unix, remote: Connector.Dialable): Connection.Connection => ({
-  fd: socket.fd,
-  local,
-  remote,
-  toNodeSocket: () => socket.toNodeSocket(),
-  detach: () => socket.detach(),
-  toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
-})
+// The connection handed out: the fd's owner itself, so a connect allocates one object and no
+// closures. The remote end is the address dialed. A unix client end is never bound here, so it
+// is unnamed; the local end of a TCP connection is getsockname(2)'s, read on first access rather
+// than on every connect (most callers never look, and the read costs a syscall and an address).
+// The fd must still be this socket's when it is read: `detach()` reads it before letting go, and
+// a read after the connection closed, or a failed read (ENOBUFS), throws the typed error with
+// syscall "getsockname", never a number that may by then belong to another file.
+class NativeConnection extends fd.Fd implements Connection.Connection {
+  private known: Address.Tcp | Address.Unix | undefined
+  constructor(sys: Binding, s: number, readonly remote: Connector.Dialable) {
+    super(sys, s)
+    this.known = remote._tag === "Tcp" ? undefined : unnamed
+  }
+
+  get local(): Address.Tcp | Address.Unix {
+    if (this.known !== undefined) return this.known
+    const sa = this.isOpen() ? this.sys.getsockname(this.fd) : -EBADF
+    if (typeof sa === "number") throw fd.errnoError(sa, "getsockname", contextOf(this.remote, {}))
+    this.known = fromSockAddr(sa) as Address.Tcp
+    return this.known
+  }
+
+  override detach(): number {
+    if (this.isOpen()) void this.local
+    return super.detach()
+  }
+
+  toSocket(): Effect.Effect<Socket.Socket> {
+    return NodeSocket.fromDuplex(Effect.sync(() => this.toNodeSocket()))
+  }
+
+  // The scope's release: closing an fd needs none of the fiber's refs (Scope.addFinalizer, not
+  // Effect.addFinalizer: restoring them costs more than the connect itself).
+  readonly release: Effect.Effect<void> = Effect.sync(() => this.close())
+}
 const unnamed = Address.unix("")
+
+// The error context: only built when there is an error to report.
+const contextOf = (address: Connector.Dialable, options: Connector.ConnectOptions): fd.Context<"inet" | "unix"> => ({
+  kind: address._tag === "Tcp" ? "inet" : "unix",
+  address: Address.format(address),
+  platform,
+  localChosen: options.local !== undefined
+})
 
 // About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns).
 const turns = new Turns(0.5)
+
+const held = (scope: Scope.Scope, connection: NativeConnection) =>
+  Effect.as(Scope.addFinalizer(scope, connection.release), connection as Connection.Connection)
+
+// Everything up to a connection or an error, in one synchronous step counted against the
+// turn: socket(2), options, bind(2), connect(2), and, when connect(2) says EINPROGRESS, a
+// zero-timeout poll(2) (see settle). Only a connect still in progress leaves this step, to
+// wait on the loop (interruptibly, through `restore`).
+const step = (
+  sys: Binding,
+  address: Connector.Dialable,
+  options: Connector.ConnectOptions,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+) =>
+  Effect.withFiberRuntime<Connection.Connection, DialError, Scope.Scope>((fiber) => {
+    const began = performance.now()
+    const sa = sockAddr(address)
+    const started = "_tag" in sa ? sa : open(sys, address, options, sa.family)
+    if ("_tag" in sa || !(started instanceof NativeConnection)) {
+      turns.spent(began)
+      return Effect.fail(started as DialError)
+    }
+    const rc = sys.connect(started.fd, sa)
+    const now = rc === -EINPROGRESS || rc === -EINTR ? sys.pollNow(started.fd, sys.constants.POLL_WRITABLE) : 0
+    turns.spent(began)
+    const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
+    // POLLOUT without POLLERR or POLLHUP is the kernel's word, at this instant, that the stream
+    // is established (a socket in SYN_SENT never reports it): no further syscall.
+    if (rc === 0 || now === sys.constants.POLL_WRITABLE) return held(scope, started)
+    if (rc !== -EINPROGRESS && rc !== -EINTR) {
+      started.close()
+      return Effect.fail(fd.errnoError(rc, "connect", contextOf(address, options)))
+    }
+    // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
+    return Effect.zipRight(
+      Effect.tapErrorCause(restore(settle(sys, started.fd, sa, now, contextOf(address, options))), () => Effect.sync(() => started.close())),
+      held(scope, started)
+    )
+  })
 
 /**
  * A `Dial` over a binding. Tests pass a binding whose calls return an injected `-errno`: the
@@ -138,37 +206,11 @@ const turns = new Turns(0.5)
  * @category constructors
  */
 export const dial = (sys: Binding): Connector.Dial => (address, options) =>
-  Effect.zipRight(turns.turn, Effect.uninterruptibleMask((restore) => {
-    const context = {
-      kind: address._tag === "Tcp" ? "inet" as const : "unix" as const,
-      address: Address.format(address),
-      platform,
-      localChosen: options.local !== undefined
-    }
-    const started = turns.timed(() => start(sys, address, options, context))
-    if ("_tag" in started) return Effect.fail(started)
-    const { rc, sa, socket } = started
-    const closeOnFailure = <A, E>(effect: Effect.Effect<A, E>) =>
-      Effect.tapErrorCause(effect, () => Effect.sync(() => socket.close()))
-    // Scope.addFinalizer, not Effect.addFinalizer: closing an fd needs none of the fiber's refs,
-    // and restoring them costs more than the connect itself.
-    const hold = (local: Address.Tcp | Address.Unix) =>
-      Effect.flatMap(Effect.scope, (scope) =>
-        Effect.as(Scope.addFinalizer(scope, Effect.sync(() => socket.close())), connection(socket, local, address)))
-    const keep = address._tag === "Tcp"
-      ? Effect.suspend(() => fd.endpoint(sys.getsockname(socket.fd), "getsockname", context)).pipe(
-        closeOnFailure,
-        Effect.flatMap((local) => hold(local as Address.Tcp))
-      )
-      : hold(unnamed)
-    if (rc === 0) return keep
-    if (rc !== -EINPROGRESS && rc !== -EINTR) {
-      socket.close()
-      return Effect.fail(fd.errnoError(rc, "connect", context))
-    }
-    // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
-    return Effect.zipRight(closeOnFailure(restore(settle(sys, socket.fd, sa, context))), keep)
-  }))
+  Effect.uninterruptibleMask((restore) =>
+    turns.hasRoom()
+      ? step(sys, address, options, restore)
+      : Effect.zipRight(restore(turns.wait), step(sys, address, options, restore))
+  )
 
 /**
  * A `Connector` on a given binding, resolving names with the `Resolver` in context.

@@ -47,11 +47,24 @@ export const splitZone = (host: string): { readonly bare: string; readonly zone:
   return at === -1 ? { bare: host, zone: undefined } : { bare: host.slice(0, at), zone: host.slice(at + 1) }
 }
 
-/** 4, 6, or undefined for a host name. An IPv6 literal may carry a zone: `fe80::1%eth0`. */
-export const ipVersion = (host: string): 4 | 6 | undefined => {
+const versionOf = (host: string): 4 | 6 | undefined => {
   if (isIPv4(host)) return 4
   const { bare, zone } = splitZone(host)
   return isIPv6(bare) && (zone === undefined || isZone(zone)) ? 6 : undefined
+}
+
+// The hosts asked about lately: a service connects to the same few, and one connect asks up to
+// four times (check, route, sockaddr). Bounded: emptied when full.
+const versions = new Map<string, 4 | 6 | 0>()
+
+/** 4, 6, or undefined for a host name. An IPv6 literal may carry a zone: `fe80::1%eth0`. */
+export const ipVersion = (host: string): 4 | 6 | undefined => {
+  const known = versions.get(host)
+  if (known !== undefined) return known === 0 ? undefined : known
+  const version = versionOf(host)
+  if (versions.size >= 1024) versions.clear()
+  versions.set(host, version ?? 0)
+  return version
 }
 
 // One part of an inet_aton(3) address: 0x hex (the digits may be empty), 0 octal, or decimal.

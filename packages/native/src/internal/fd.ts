@@ -43,7 +43,7 @@ export const check = <K extends Errno.Kind | "raw">(
 export class Fd {
   private node: NetSocket | undefined
   private owner: "ours" | "node" | "detached" | "closed" = "ours"
-  constructor(private readonly sys: Binding, readonly fd: number) {}
+  constructor(protected readonly sys: Binding, readonly fd: number) {}
 
   /** Hands the fd to Node: from now on the net.Socket closes it. */
   toNodeSocket(): NetSocket {
@@ -59,6 +59,11 @@ export class Fd {
     if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner === "node" ? "owned by a net.Socket" : this.owner}: it cannot be detached`)
     this.owner = "detached"
     return this.fd
+  }
+
+  /** Whether the number is still this socket's: neither closed by us nor by the net.Socket. */
+  isOpen(): boolean {
+    return this.owner === "ours" || (this.owner === "node" && this.node?.destroyed === false)
   }
 
   close(): void {

@@ -96,7 +96,3 @@ export const fromSockAddr = (sa: SockAddr): Address.Tcp | Address.Unix | Address
   }
   return Address.unspecified
 }
-
-/** The socket(2) domain for an address. */
-export const domainOf = (address: Address.Tcp | Address.Unix): number =>
-  address._tag === "Tcp" ? (Address.ipVersion(address) === 6 ? AF_INET6 : AF_INET) : AF_UNIX

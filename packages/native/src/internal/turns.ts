@@ -3,6 +3,7 @@
 // thousand started at once would hold the loop for their sum, and Effect's scheduler runs
 // ready fibers in microtasks, which never let timers or I/O in. So about `sliceMs` of that work
 // runs per loop turn, and connects beyond it wait for a later turn, first come first served.
+// Plain calls, no effect and no closure per step: this runs on every connect.
 import { Effect } from "effect"
 
 export class Turns {
@@ -12,39 +13,31 @@ export class Turns {
   private cost = 0.02
   private scheduled = false
   private readonly waiting = new Set<() => void>()
+  private readonly next = () => this.nextTurn()
 
   constructor(private readonly sliceMs: number) {}
 
-  /**
-   * Completes at once when this turn has room, else in a later turn. Interruptible; run the
-   * step right after it, through `timed`.
-   */
-  readonly turn: Effect.Effect<void> = Effect.suspend(() =>
-    this.waiting.size === 0 && this.used < this.sliceMs ? Effect.void : this.wait()
-  )
-
-  /** Runs the synchronous step and counts its time against the turn. */
-  timed<A>(step: () => A): A {
-    const start = performance.now()
-    try {
-      return step()
-    } finally {
-      const spent = performance.now() - start
-      this.used += spent
-      this.cost = this.cost * 0.9 + spent * 0.1
-      this.schedule()
-    }
+  /** Whether a step may run now: this turn has room and nobody is waiting for one. */
+  hasRoom(): boolean {
+    return this.waiting.size === 0 && this.used < this.sliceMs
   }
 
-  private wait(): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      const go = () => resume(Effect.void)
-      this.waiting.add(go)
-      this.schedule()
-      return Effect.sync(() => {
-        this.waiting.delete(go)
-      })
+  /** Completes in a later turn, first come first served. Interruptible. */
+  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const go = () => resume(Effect.void)
+    this.waiting.add(go)
+    this.schedule()
+    return Effect.sync(() => {
+      this.waiting.delete(go)
     })
+  })
+
+  /** Counts a step that began at `start` (`performance.now()`) against the turn. */
+  spent(start: number): void {
+    const spent = performance.now() - start
+    this.used += spent
+    this.cost = this.cost * 0.9 + spent * 0.1
+    this.schedule()
   }
 
   // One setImmediate per turn in use: it starts the next turn and lets in as many waiters as
@@ -52,16 +45,18 @@ export class Turns {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      this.used = 0
-      let room = Math.max(1, Math.floor(this.sliceMs / this.cost))
-      for (const go of this.waiting) {
-        if (room-- === 0) break
-        this.waiting.delete(go)
-        go()
-      }
-      if (this.waiting.size > 0) this.schedule()
-    })
+    setImmediate(this.next)
+  }
+
+  private nextTurn(): void {
+    this.scheduled = false
+    this.used = 0
+    let room = Math.max(1, Math.floor(this.sliceMs / this.cost))
+    for (const go of this.waiting) {
+      if (room-- === 0) break
+      this.waiting.delete(go)
+      go()
+    }
+    if (this.waiting.size > 0) this.schedule()
   }
 }
