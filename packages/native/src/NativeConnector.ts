@@ -122,8 +122,9 @@ class NativeConnection extends fd.Fd implements Connection.Connection {
 
   get local(): Address.Tcp | Address.Unix {
     if (this.known !== undefined) return this.known
-    const sa = this.isOpen() ? this.sys.getsockname(this.fd) : -EBADF
-    if (typeof sa === "number") throw fd.errnoError(sa, "getsockname", contextOf(this.remote, {}))
+    if (!this.isOpen()) throw fd.errnoError(-EBADF, "getsockname", { ...contextOf(this.remote, noOptions), kind: "raw" })
+    const sa = this.sys.getsockname(this.fd)
+    if (typeof sa === "number") throw fd.errnoError(sa, "getsockname", contextOf(this.remote, noOptions))
     this.known = fromSockAddr(sa) as Address.Tcp
     return this.known
   }
@@ -142,6 +143,7 @@ class NativeConnection extends fd.Fd implements Connection.Connection {
   readonly release: Effect.Effect<void> = Effect.sync(() => this.close())
 }
 const unnamed = Address.unix("")
+const noOptions: Connector.ConnectOptions = {}
 
 // The error context: only built when there is an error to report.
 const contextOf = (address: Connector.Dialable, options: Connector.ConnectOptions): fd.Context<"inet" | "unix"> => ({

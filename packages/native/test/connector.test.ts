@@ -239,7 +239,7 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
     }).pipe(Effect.provide(layer))
   })
 
-  it.scopedLive("a failing setsockopt or getsockname is that syscall's tagged error, and the fd is closed", () =>
+  it.scopedLive("a failing setsockopt is that syscall's tagged error, and the fd is closed", () =>
     Effect.gen(function*() {
       const server = yield* listening(0)
       const to = Address.tcp("127.0.0.1", (server.address() as { port: number }).port)
@@ -248,10 +248,47 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
         _tag: "OutOfResources", errno: "ENOBUFS", syscall: "setsockopt", address: Address.format(to), transient: true
       })
       expect(options.closed).toHaveLength(1)
+    }))
+
+  // The local address is read on first access, not on every connect: a read that fails throws
+  // getsockname's tagged error; a read once the connection closed throws EBADF's without a
+  // syscall (the number may belong to another file by then); detach() reads it before letting go.
+  const tagged = (f: () => unknown) => {
+    try {
+      f()
+    } catch (e) {
+      return e
+    }
+    return "no throw"
+  }
+  it.scopedLive("the local address: read once on first access, a failed read and a read after close throw the tagged error", () =>
+    Effect.gen(function*() {
+      const server = yield* listening(0)
+      const to = Address.tcp("127.0.0.1", (server.address() as { port: number }).port)
+      let reads = 0
+      const counted = seam({ getsockname: (fd) => (reads++, binding.getsockname(fd)) })
+      const connection = yield* Effect.scoped(Effect.gen(function*() {
+        const c = yield* Connector.connect(to).pipe(Effect.provide(counted.layer))
+        expect(reads).toBe(0)
+        expect(c.local).toEqual(Address.tcp("127.0.0.1", (binding.getsockname(c.fd) as SockAddr).port))
+        expect(c.local).toBe(c.local)
+        expect(reads).toBe(1)
+        return c
+      }))
+      expect(counted.closed).toHaveLength(1)
+      expect(connection.local._tag).toBe("Tcp")
+      const unread = yield* Effect.scoped(Connector.connect(to).pipe(Effect.provide(counted.layer)))
+      expect(tagged(() => unread.local)).toMatchObject({ _tag: "BadDescriptor", errno: "EBADF", syscall: "getsockname", address: Address.format(to) })
+      expect(reads).toBe(1)
+      const detached = yield* Effect.scoped(Connector.connect(to).pipe(Effect.provide(counted.layer), Effect.map((c) => [c, c.detach()] as const)))
+      binding.close(detached[1])
+      expect(detached[0].local._tag).toBe("Tcp")
+      expect(reads).toBe(2)
       const names = seam({ getsockname: () => -ENOBUFS })
-      expect(yield* Effect.flip(Connector.connect(to).pipe(Effect.provide(names.layer)))).toMatchObject({
-        _tag: "OutOfResources", errno: "ENOBUFS", syscall: "getsockname", address: Address.format(to)
-      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const c = yield* Connector.connect(to).pipe(Effect.provide(names.layer))
+        expect(tagged(() => c.local)).toMatchObject({ _tag: "OutOfResources", errno: "ENOBUFS", syscall: "getsockname", address: Address.format(to) })
+      }))
       expect(names.closed).toHaveLength(1)
     }))
 })
