@@ -232,16 +232,21 @@ const userTimeoutMillis = (u: unknown): number | undefined => {
 
 // Every option checked before any syscall: a value the addon cannot take would otherwise throw
 // after socket(2), and a bad bind address would be found with the fd already open.
+const durationKeys = ["timeout", "attemptDelay"] as const
+const booleanKeys = ["noDelay", "keepAlive", "reuseAddress"] as const
+const noOptions: ConnectOptions = {}
+
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
+  if (options === noOptions) return undefined
   const option = (reason: string) => new InvalidAddress({ input: Address.format(address), field: "option", reason })
   if (typeof options !== "object" || options === null) return option(`options must be an object, got ${shown(options)}`)
   // Effect would die on a timeout of "bogus" and read -1 as 0.
-  for (const key of ["timeout", "attemptDelay"] as const) {
+  for (const key of durationKeys) {
     const value: unknown = options[key]
     const reason = value === undefined ? undefined : Options.duration(value, true)
     if (typeof reason === "string") return option(`${key} ${reason}`)
   }
-  for (const key of ["noDelay", "keepAlive", "reuseAddress"] as const) {
+  for (const key of booleanKeys) {
     const value: unknown = options[key]
     if (value !== undefined && typeof value !== "boolean") return option(`${key} must be a boolean, got ${shown(value)}`)
   }
@@ -305,7 +310,7 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
       })
     // Checked with plain functions, not effects, in the fiber's own step: this runs on every
     // connect.
-    const connect = (address: Address.Address, options: ConnectOptions = {}) =>
+    const connect = (address: Address.Address, options: ConnectOptions = noOptions) =>
       Effect.withFiberRuntime<Connection, DialError | HostNotFound | ResolveFailed | Policy.AllAttemptsFailed<DialError>, Scope.Scope>((fiber) => {
         const problem = check.addressProblem(() => Address.format(address), address, "remote") ?? optionsProblem(address, options)
         if (problem !== undefined) return Effect.fail(problem)

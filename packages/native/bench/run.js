@@ -1,6 +1,7 @@
 // npm run bench: connect-then-close on loopback, unix and TCP (over 8 ports), sequential and 64
-// in flight, in one run: NativeConnector vs net.connect vs Effect.async(net.connect) vs
-// NodeSocket.makeNet vs C, against a C acceptor in its own process, and the "floor": the
+// in flight, in one run: NativeConnector (alone, and adopted by a net.Socket that is then
+// destroyed) vs net.connect vs Effect.async(net.connect) vs NodeSocket.makeNet vs C, against a C
+// acceptor in its own process, and the "floor": the
 // addon's bare syscalls in an Effect scope, what any Effect connect on this runtime costs. Then memory per open
 // connection, event-loop lag with 10k connects in flight, and a storm of 10k connects timing out
 // against a black hole in another process, each in a fresh child process so
@@ -52,6 +53,8 @@ const netOnce = (opts) => new Promise((resolve, reject) => {
 const contenders = {
   native: { effect: (t) => Effect.scoped(Connector.connect(t.address)) },
   "net.connect": { promise: (t) => netOnce(t.opts) },
+  // For users who need a net.Socket: ours adopted by one, then destroyed, as net.connect's is.
+  "native+net.Socket": { effect: (t) => Effect.scoped(Effect.map(Connector.connect(t.address), (c) => c.toNodeSocket().destroy())) },
   "Effect.async(net)": {
     effect: (t) => Effect.async((resume) => {
       const s = netConnect(t.opts, () => { s.destroy(); resume(Effect.void) })
@@ -263,13 +266,15 @@ const main = async () => {
             .toString().trim().split(" ").map(Number)
           row.C = { rate, p50, p99 }
         }
-        for (const [name, contender] of Object.entries(contenders)) {
-          const n = name === "makeNet" ? Math.min(N, 2000) : N
-          await measure(contender, target, Math.ceil(n / 10), inFlight) // warm up
-          const reps = []
-          for (let i = 0; i < (tcp ? 1 : 3); i++) reps.push(await measure(contender, target, n, inFlight))
-          row[name] = median(reps)
+        // Interleaved: every contender once per round, three rounds, the median of each, so
+        // that drift (other load, TIME_WAIT entries piling up) falls on all of them alike.
+        const sizeOf = (name) => name === "makeNet" ? Math.min(N, 2000) : N
+        const reps = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
+        for (const [name, contender] of Object.entries(contenders)) await measure(contender, target, Math.ceil(sizeOf(name) / 10), inFlight) // warm up
+        for (let i = 0; i < 3; i++) {
+          for (const [name, contender] of Object.entries(contenders)) reps[name].push(await measure(contender, target, sizeOf(name), inFlight))
         }
+        for (const name of Object.keys(contenders)) row[name] = median(reps[name])
         rows.push(row)
       }
     }
@@ -285,17 +290,17 @@ const main = async () => {
     const f = (x) => (x === undefined ? "-" : Math.round(x.rate).toString())
     const lat = (x) => (x === undefined ? "-" : `${x.p50.toFixed(0)} / ${x.p99.toFixed(0)}`)
     const r = (a, b) => (a === undefined || b === undefined ? "-" : (a.rate / b.rate).toFixed(2) + "x")
-    console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; unix rows: median of 3)`)
+    console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; median of 3 interleaved rounds)`)
     console.table(rows.map((x) => ({
       row: x.row, native: f(x.native), floor: f(x.floor), "net.connect": f(x["net.connect"]),
-      "Effect.async(net)": f(x["Effect.async(net)"]), makeNet: f(x.makeNet), C: f(x.C),
+      "native+net.Socket": f(x["native+net.Socket"]), "Effect.async(net)": f(x["Effect.async(net)"]), makeNet: f(x.makeNet), C: f(x.C),
       "native/C": r(x.native, x.C), "native/net": r(x.native, x["net.connect"]), "native/makeNet": r(x.native, x.makeNet),
-      "native/floor": r(x.native, x.floor), "floor/C": r(x.floor, x.C)
+      "native/floor": r(x.native, x.floor), "floor/C": r(x.floor, x.C), "(native+net.Socket)/net": r(x["native+net.Socket"], x["net.connect"])
     })))
     console.log("latency p50 / p99, microseconds")
     console.table(rows.map((x) => ({
       row: x.row, native: lat(x.native), floor: lat(x.floor), "net.connect": lat(x["net.connect"]),
-      "Effect.async(net)": lat(x["Effect.async(net)"]),
+      "native+net.Socket": lat(x["native+net.Socket"]), "Effect.async(net)": lat(x["Effect.async(net)"]),
       makeNet: lat(x.makeNet), C: lat(x.C)
     })))
     console.log("memory per open connection (5000 held open on unix; bytes, after gc)")

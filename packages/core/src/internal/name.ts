@@ -22,8 +22,21 @@ export const problem = (name: string): Problem | undefined => {
   return "reason" in bytes ? bytes : undefined
 }
 
+// An ASCII name's bytes are its code units: one exact allocation (a connect's usual path).
+const ascii = (name: string): Uint8Array | undefined => {
+  const out = new Uint8Array(name.length)
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 0x80) return undefined
+    out[i] = c
+  }
+  return out
+}
+
 /** The kernel's bytes for a name, or where and why it has none. */
 export const encode = (name: string): Encoded => {
+  const plain = ascii(name)
+  if (plain !== undefined) return plain
   // UTF-8 by hand: TextEncoder costs a microsecond on a short string, five times this loop.
   const out = new Uint8Array(name.length * 3)
   let n = 0
