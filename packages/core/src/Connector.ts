@@ -15,6 +15,7 @@ import {
   Effect,
   type Fiber,
   FiberRef,
+  LogLevel,
   Metric,
   MetricBoundaries,
   MetricLabel,
@@ -85,7 +86,9 @@ export type ErrorFor<A extends Address.Address> = A extends Address.Tcp
 /**
  * One connect to one dialable address, by a platform. A `Dial` releases what it acquired as soon
  * as it fails or is interrupted, and adds the release of a connection it returns to the scope:
- * a failed attempt never holds its fd until the end of a long retry loop.
+ * a failed attempt never holds its fd until the end of a long retry loop. `make` calls a `Dial`
+ * when the attempt runs (never ahead, as a race builds its attempts), so what a `Dial` decides
+ * when called, it decides at the moment of the attempt.
  *
  * @since 0.1.0
  * @category models
@@ -194,6 +197,9 @@ const observedIn = (
     onFailure: (e) => {
       record(fiber, clock, start, e._tag)
       if (journal !== undefined) Attempts.failed(journal, e)
+      // The message, the address's text and the annotations cost more than a failed loopback
+      // connect: built only when a debug line can be written.
+      if (LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)) return Effect.fail(e)
       return Effect.zipRight(
         Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
           address: Address.format(address),
@@ -217,8 +223,6 @@ const observedIn = (
   }))
 }
 
-const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
-  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => observedIn(fiber, address, effect))
 
 const { shown } = Options
 
@@ -294,7 +298,10 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
           deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
       })
     }
-    const attempt = (address: Dialable, options: ConnectOptions) => observed(address, timed(address, options))
+    // The dial is made when the attempt runs, not when a race builds it: a platform may decide
+    // things (such as whether the event loop's turn has room) when it is called.
+    const attempt = (address: Dialable, options: ConnectOptions) =>
+      Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => observedIn(fiber, address, timed(address, options)))
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
         Connection,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Schedule, TestClock, Tracer } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, HashMap, Logger, LogLevel, Metric, Random, Schedule, TestClock, Tracer } from "effect"
 import { Address, ConnectError, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
 
 const pg = Address.tcp("127.0.0.1", 5432)
@@ -515,4 +515,41 @@ describe("input and observability", () => {
       "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
     })))
   })
+})
+
+describe("Connector: each attempt's debug line", () => {
+  // Built only when a debug line can be written (the message and annotations cost more than a
+  // failed loopback connect); at Debug, every failed attempt writes one.
+  const logged = (level: LogLevel.LogLevel) =>
+    Effect.gen(function*() {
+      const lines: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        lines.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      })
+      yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "1 millis", maxAttempts: 2 })),
+        Effect.flip,
+        Effect.scoped,
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(level),
+        Effect.fork,
+        Effect.tap(() => TestClock.adjust("1 second")),
+        Effect.flatMap(Fiber.join)
+      )
+      return lines
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED")]
+    })))
+  it.effect("at Debug: one line per failed attempt, with the address and the attempt", () =>
+    Effect.gen(function*() {
+      const lines = yield* logged(LogLevel.Debug)
+      expect(lines.map((l) => [String(l.message).startsWith("connect failed: "), l.annotations])).toEqual([
+        [true, { address: "tcp://127.0.0.1:5432", attempt: 1 }],
+        [true, { address: "tcp://127.0.0.1:5432", attempt: 2 }]
+      ])
+    }))
+  it.effect("at Info: none", () =>
+    Effect.gen(function*() {
+      expect(yield* logged(LogLevel.Info)).toEqual([])
+    }))
 })

@@ -207,12 +207,12 @@ const step = (
  * @since 0.1.0
  * @category constructors
  */
-export const dial = (sys: Binding): Connector.Dial => (address, options) =>
-  Effect.uninterruptibleMask((restore) =>
-    turns.hasRoom()
-      ? step(sys, address, options, restore)
-      : Effect.zipRight(restore(turns.wait), step(sys, address, options, restore))
-  )
+export const dial = (sys: Binding): Connector.Dial => (address, options) => {
+  // The wait for a turn comes before any fd exists: it needs no mask, and runs as the caller's
+  // fiber is (interruptible or not).
+  const masked = Effect.uninterruptibleMask((restore) => step(sys, address, options, restore))
+  return turns.hasRoom() ? masked : Effect.zipRight(turns.wait, masked)
+}
 
 /**
  * A `Connector` on a given binding, resolving names with the `Resolver` in context.
