@@ -73,7 +73,7 @@ export interface Outcome {
 export const wait = async (
   config: Cli.Config,
   io: Io,
-  layer: Layer.Layer<Connector.Connector> = UnixConnector.layer
+  layer: Layer.Layer<Connector.Connector> = UnixConnector.layerWith({ longPaths: "via-directory" })
 ): Promise<Outcome> => {
   const color = Render.ansi(io.stderr, io.env)
   const inputs = config.targets.map((t) => t.input)
