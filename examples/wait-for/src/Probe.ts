@@ -126,7 +126,10 @@ export const make = (
   const address = target.url.href
   return Effect.gen(function*() {
     // undici is loaded only when there is an http target: it is most of a cold start's cost.
-    const undici = yield* Effect.promise(() => import("undici"))
+    // A bundle imports CommonJS undici as its default export; Node's loader also names its exports.
+    const undici = yield* Effect.promise(() =>
+      import("undici").then((m) => (typeof m.Agent === "function" ? m : (m as unknown as { default: typeof m }).default))
+    )
     const connect = yield* Http.connect(Http.dial({ timeout: options.attemptTimeout }), { rejectUnauthorized: !options.insecure })
     const agent = yield* Effect.acquireRelease(
       Effect.sync(() => new undici.Agent({ connect, connectTimeout: options.attemptTimeout, headersTimeout: options.attemptTimeout })),

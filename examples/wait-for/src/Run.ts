@@ -6,7 +6,7 @@
  */
 import type { Connector } from "@effect-connect/core"
 import { UnixConnector } from "@effect-connect/unix"
-import { Effect, Exit, Fiber, type Layer } from "effect"
+import { Cause, Effect, Exit, Fiber, type Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Command from "./Command.js"
 import * as Render from "./Render.js"
@@ -108,6 +108,8 @@ export const wait = async (
   const finished = Effect.runPromise(Fiber.await(fiber)).then((exit): Outcome | undefined => {
     if (onSignal === undefined) return undefined
     onSignal = undefined
+    // The wait never fails: anything else is a bug, said as such.
+    if (Exit.isFailure(exit)) io.stderr.write(`wait-for: internal error: ${Cause.pretty(exit.cause)}\n`)
     const results = Exit.isSuccess(exit) ? exit.value : []
     const exitCode = Exit.isSuccess(exit) ? Wait.exitCode(results) : 1
     summary(exitCode === 0 ? "ok" : "failed", exitCode, results)
