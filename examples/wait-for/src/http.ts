@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Address, type Connection, Connector } from "@effect-connect/core"
-import { Effect, Exit, Runtime, Scope } from "effect"
+import { Cause, Effect, Exit, Option, Runtime, Scope } from "effect"
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls"
 import type { buildConnector } from "undici"
 
@@ -43,7 +43,8 @@ export const connect = <E, R>(
         onExit: (exit) => {
           if (Exit.isFailure(exit)) {
             close()
-            const failure = exit.cause._tag === "Fail" ? exit.cause.error : new Error(`connect to ${options.hostname} ended: ${exit.cause._tag}`)
+            // Our typed error itself, so that its tag survives into undici's error.
+            const failure = Option.getOrElse(Cause.failureOption(exit.cause), () => new Error(Cause.pretty(exit.cause)))
             return callback(failure as Error, null)
           }
           const socket = exit.value.toNodeSocket()

@@ -2,20 +2,11 @@
 import { existsSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { abstractListener, close, events, listen, refusingPort, run, start, tempDir, until, useCli } from "./support.js"
+import { describe, expect, it } from "vitest"
+import { abstractListener, close, events, listen, run, start, tempDir, until, useCli, useTargets } from "./support.js"
 
 const cli = useCli()
-let up: Awaited<ReturnType<typeof listen>>
-let refused: Awaited<ReturnType<typeof refusingPort>>
-beforeAll(async () => {
-  up = await listen()
-  refused = await refusingPort()
-})
-afterAll(async () => {
-  await close(up)
-  await refused.release()
-})
+const ports = useTargets()
 
 describe.concurrent("usage errors exit 2 with a message that says what was wrong", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
@@ -66,25 +57,25 @@ describe("help and version", () => {
 
 describe("waiting", () => {
   it("exit 0 when every target is up: tcp://, host:port (a name from /etc/hosts), a duration with a fraction", async () => {
-    const r = await run(cli.path, ["--timeout", "1.5", `tcp://127.0.0.1:${up.port}`, `localhost:${up.port}`])
+    const r = await run(cli.path, ["--timeout", "1.5", `tcp://127.0.0.1:${ports.up}`, `localhost:${ports.up}`])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe("")
-    expect(r.stderr).toMatch(new RegExp(`^up    tcp://127\\.0\\.0\\.1:${up.port}  in \\d+ms, 1 attempt$`, "m"))
-    expect(r.stderr).toMatch(new RegExp(`^up    localhost:${up.port}  in \\d+ms, [12] attempts? \\(tcp://127\\.0\\.0\\.1:${up.port}\\)$`, "m"))
+    expect(r.stderr).toMatch(new RegExp(`^up    tcp://127\\.0\\.0\\.1:${ports.up}  in \\d+ms, 1 attempt$`, "m"))
+    expect(r.stderr).toMatch(new RegExp(`^up    localhost:${ports.up}  in \\d+ms, [12] attempts? \\(tcp://127\\.0\\.0\\.1:${ports.up}\\)$`, "m"))
   })
 
   it("a refused port after --timeout 1s: exit 1, the summary names ECONNREFUSED and the attempts it counted", async () => {
-    const r = await run(cli.path, ["--timeout", "1s", `tcp://127.0.0.1:${refused.port}`])
+    const r = await run(cli.path, ["--timeout", "1s", `tcp://127.0.0.1:${ports.refused}`])
     expect(r.code).toBe(1)
     const attempts = r.stderr.match(/^wait  .* attempt \d+: ConnectionRefused ECONNREFUSED/gm)?.length ?? 0
     expect(attempts).toBeGreaterThanOrEqual(4)
     const summary = r.stderr.split("\n").filter((l) => l.startsWith("fail  "))
     expect(summary).toEqual([
       expect.stringMatching(new RegExp(
-        `^fail  tcp://127\\.0\\.0\\.1:${refused.port}  timed out after 1(\\.\\d)?s, ${attempts} attempts; last attempt: ConnectionRefused ECONNREFUSED$`
+        `^fail  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after 1(\\.\\d)?s, ${attempts} attempts; last attempt: ConnectionRefused ECONNREFUSED$`
       ))
     ])
-    expect(r.stderr).toContain(`      connect tcp://127.0.0.1:${refused.port} failed with ECONNREFUSED: the peer refused the connection`)
+    expect(r.stderr).toContain(`      connect tcp://127.0.0.1:${ports.refused} failed with ECONNREFUSED: the peer refused the connection`)
   })
 
   it("a missing unix directory: exit 1, the diagnosis names the directory", async () => {
@@ -118,26 +109,36 @@ describe("waiting", () => {
   })
 
   it("--max-attempts: the attempts are spent, exit 1, the last error as it was", async () => {
-    const r = await run(cli.path, ["--max-attempts", "3", "--json", `tcp://127.0.0.1:${refused.port}`])
+    const r = await run(cli.path, ["--max-attempts", "3", "--json", `tcp://127.0.0.1:${ports.refused}`])
     expect(r.code).toBe(1)
     const result = events(r.stdout).find((e) => e.event === "result")
     expect(result).toMatchObject({ status: "failed", attempts: 3, error: { tag: "ConnectionRefused", errno: "ECONNREFUSED", transient: true } })
   })
 })
 
+describe("--quiet", () => {
+  it("prints nothing when all are up, and only the reason when a target fails", async () => {
+    expect(await run(cli.path, ["-q", `tcp://127.0.0.1:${ports.up}`])).toMatchObject({ code: 0, stdout: "", stderr: "" })
+    const r = await run(cli.path, ["-q", "-t", "300ms", `tcp://127.0.0.1:${ports.up}`, `tcp://127.0.0.1:${ports.refused}`])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toMatch(new RegExp(`^fail  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after \\d+ms, \\d+ attempts; last attempt: ConnectionRefused ECONNREFUSED\\n      connect tcp://127\\.0\\.0\\.1:${ports.refused} failed with ECONNREFUSED: [^\\n]*\\n$`))
+  })
+})
+
 describe("-- command", () => {
   it("runs once all are up and exits with its code", async () => {
-    const r = await run(cli.path, [`tcp://127.0.0.1:${up.port}`, "--", "sh", "-c", "exit 7"])
+    const r = await run(cli.path, [`tcp://127.0.0.1:${ports.up}`, "--", "sh", "-c", "exit 7"])
     expect(r.code).toBe(7)
   })
   it("passes its arguments as they are, and its stdout is ours", async () => {
-    const r = await run(cli.path, [`127.0.0.1:${up.port}`, "--", "printf", "%s|", "a b", "--json", "-t"])
+    const r = await run(cli.path, [`127.0.0.1:${ports.up}`, "--", "printf", "%s|", "a b", "--json", "-t"])
     expect(r).toMatchObject({ code: 0, stdout: "a b|--json|-t|" })
   })
   it("is not run when a target fails", async () => {
     const t = tempDir()
     try {
-      const r = await run(cli.path, ["-t", "300ms", `tcp://127.0.0.1:${refused.port}`, "--", "touch", join(t.dir, "ran")])
+      const r = await run(cli.path, ["-t", "300ms", `tcp://127.0.0.1:${ports.refused}`, "--", "touch", join(t.dir, "ran")])
       expect(r.code).toBe(1)
       expect(existsSync(join(t.dir, "ran"))).toBe(false)
     } finally {
@@ -145,7 +146,7 @@ describe("-- command", () => {
     }
   })
   it("a command that does not exist: 127", async () => {
-    const r = await run(cli.path, [`tcp://127.0.0.1:${up.port}`, "--", "/nonexistent/command"])
+    const r = await run(cli.path, [`tcp://127.0.0.1:${ports.up}`, "--", "/nonexistent/command"])
     expect(r.code).toBe(127)
     expect(r.stderr).toContain("wait-for: /nonexistent/command: command not found")
   })
@@ -163,7 +164,7 @@ describe("--reverse", () => {
     expect(r.stderr).toMatch(new RegExp(`^down  tcp://127\\.0\\.0\\.1:${leaving.port}  after \\d+ms, \\d+ attempts: ConnectionRefused ECONNREFUSED$`, "m"))
   })
   it("a target that stays up: exit 1 after the timeout, StillUp", async () => {
-    const r = await run(cli.path, ["--reverse", "--json", "-t", "300ms", `tcp://127.0.0.1:${up.port}`])
+    const r = await run(cli.path, ["--reverse", "--json", "-t", "300ms", `tcp://127.0.0.1:${ports.up}`])
     expect(r.code).toBe(1)
     const result = events(r.stdout).find((e) => e.event === "result")
     expect(result).toMatchObject({ status: "timed-out", error: { tag: "TimedOut", source: "deadline", cause: { tag: "StillUp" } } })
@@ -177,7 +178,7 @@ describe("fail fast", () => {
       // A regular file where the socket should be, then its parent used as a directory: ENOTDIR.
       const { writeFileSync } = await import("node:fs")
       writeFileSync(join(t.dir, "file"), "")
-      const r = await run(cli.path, ["--json", "-t", "10s", `unix://${join(t.dir, "file", "x.sock")}`, `tcp://127.0.0.1:${refused.port}`])
+      const r = await run(cli.path, ["--json", "-t", "10s", `unix://${join(t.dir, "file", "x.sock")}`, `tcp://127.0.0.1:${ports.refused}`])
       expect(r.code).toBe(1)
       expect(r.ms).toBeLessThan(5000)
       const results = events(r.stdout).filter((e) => e.event === "result")
@@ -187,7 +188,7 @@ describe("fail fast", () => {
           attempts: 1,
           error: expect.objectContaining({ tag: "NotADirectory", errno: "ENOTDIR", transient: false, diagnosis: { component: join(t.dir, "file"), problem: "not-a-directory" } })
         }),
-        expect.objectContaining({ target: `tcp://127.0.0.1:${refused.port}`, status: "cancelled" })
+        expect.objectContaining({ target: `tcp://127.0.0.1:${ports.refused}`, status: "cancelled" })
       ])
     } finally {
       t.remove()

@@ -1,26 +1,17 @@
 // --json: every line of stdout is one event of the documented schema, in order.
 import { Schema } from "effect"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { expect, it } from "vitest"
 import { Event } from "../src/Event.js"
-import { close, listen, refusingPort, run, tempDir, useCli } from "./support.js"
+import { run, tempDir, useCli, useTargets } from "./support.js"
 
 const cli = useCli()
-let up: Awaited<ReturnType<typeof listen>>
-let refused: Awaited<ReturnType<typeof refusingPort>>
-beforeAll(async () => {
-  up = await listen()
-  refused = await refusingPort()
-})
-afterAll(async () => {
-  await close(up)
-  await refused.release()
-})
+const ports = useTargets()
 
 it("each line decodes as an Event; start first, a result per target, the summary last", async () => {
   const t = tempDir()
   try {
-    const targets = [`tcp://127.0.0.1:${up.port}`, `tcp://127.0.0.1:${refused.port}`, `unix://${join(t.dir, "missing", "x.sock")}`]
+    const targets = [`tcp://127.0.0.1:${ports.up}`, `tcp://127.0.0.1:${ports.refused}`, `unix://${join(t.dir, "missing", "x.sock")}`]
     const r = await run(cli.path, ["--json", "-t", "600ms", ...targets])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe("")
@@ -56,7 +47,7 @@ it("each line decodes as an Event; start first, a result per target, the summary
 })
 
 it("with a command: a command event after the summary, and the command's own output in between", async () => {
-  const r = await run(cli.path, ["--json", `127.0.0.1:${up.port}`, "--", "sh", "-c", "exit 3"])
+  const r = await run(cli.path, ["--json", `127.0.0.1:${ports.up}`, "--", "sh", "-c", "exit 3"])
   expect(r.code).toBe(3)
   const decoded = r.stdout.trim().split("\n").map((line) => Schema.decodeUnknownSync(Event)(JSON.parse(line)))
   expect(decoded.map((e) => e.event)).toEqual(["start", "attempt", "result", "summary", "command"])

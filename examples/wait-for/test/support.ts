@@ -113,3 +113,25 @@ export const abstractListener = (name: string) => {
   if (binding.listen(fd, 8) < 0) throw new Error("listen")
   return { close: () => binding.close(fd) }
 }
+
+/**
+ * For a test file: a listener that is up and a port that refuses, both on 127.0.0.1, made before
+ * its tests and released after them.
+ */
+export const useTargets = () => {
+  const targets = { up: 0, refused: 0 }
+  let server: Server | undefined
+  let release: (() => Promise<void>) | undefined
+  beforeAll(async () => {
+    server = await listen()
+    targets.up = (server as Server & { port: number }).port
+    const own = await refusingPort()
+    targets.refused = own.port
+    release = own.release
+  })
+  afterAll(async () => {
+    if (server !== undefined) await close(server)
+    await release?.()
+  })
+  return targets
+}

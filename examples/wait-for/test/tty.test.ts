@@ -1,8 +1,8 @@
 // On a terminal (a pseudo-terminal from script(1)): one live line per target, redrawn in place,
 // then the summaries; NO_COLOR (or no terminal) means no ANSI at all.
 import { execFileSync, spawn } from "node:child_process"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { close, env, listen, refusingPort, useCli } from "./support.js"
+import { describe, expect, it } from "vitest"
+import { env, useCli, useTargets } from "./support.js"
 
 const hasScript = (() => {
   try {
@@ -14,16 +14,7 @@ const hasScript = (() => {
 })()
 
 const cli = useCli()
-let up: Awaited<ReturnType<typeof listen>>
-let refused: Awaited<ReturnType<typeof refusingPort>>
-beforeAll(async () => {
-  up = await listen()
-  refused = await refusingPort()
-})
-afterAll(async () => {
-  await close(up)
-  await refused.release()
-})
+const ports = useTargets()
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const onTerminal = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
@@ -45,17 +36,17 @@ const onTerminal = (args: ReadonlyArray<string>, extra: Record<string, string> =
 
 describe.skipIf(!hasScript)("on a pseudo-terminal (script -qfec)", () => {
   it("a live line per target, redrawn in place, then each target's summary in colour", async () => {
-    const { code, output } = await onTerminal(["-t", "800ms", `tcp://127.0.0.1:${up.port}`, `tcp://127.0.0.1:${refused.port}`])
+    const { code, output } = await onTerminal(["-t", "800ms", `tcp://127.0.0.1:${ports.up}`, `tcp://127.0.0.1:${ports.refused}`])
     expect(code).toBe(1)
     // Two rows drawn, then redrawn in place: cursor up two rows and clear to the end.
     expect(output).toContain("\x1b[2A\x1b[J")
-    expect(output).toMatch(new RegExp(`\\x1b\\[33mwait\\x1b\\[0m  tcp://127\\.0\\.0\\.1:${refused.port}  attempt \\d+: ConnectionRefused ECONNREFUSED\\x1b\\[2m, retry in \\d+ms`))
-    expect(output).toContain(`\x1b[32mup\x1b[0m    tcp://127.0.0.1:${up.port}  in `)
-    expect(output).toMatch(new RegExp(`\\x1b\\[31mfail\\x1b\\[0m  tcp://127\\.0\\.0\\.1:${refused.port}  timed out after \\d+ms, \\d+ attempts; last attempt: ConnectionRefused ECONNREFUSED\\r?\\n`))
+    expect(output).toMatch(new RegExp(`\\x1b\\[33mwait\\x1b\\[0m  tcp://127\\.0\\.0\\.1:${ports.refused}  attempt \\d+: ConnectionRefused ECONNREFUSED\\x1b\\[2m, retry in \\d+ms`))
+    expect(output).toContain(`\x1b[32mup\x1b[0m    tcp://127.0.0.1:${ports.up}  in `)
+    expect(output).toMatch(new RegExp(`\\x1b\\[31mfail\\x1b\\[0m  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after \\d+ms, \\d+ attempts; last attempt: ConnectionRefused ECONNREFUSED\\r?\\n`))
   })
 
   it("NO_COLOR: no ANSI at all, one line per attempt; --help too", async () => {
-    const run = await onTerminal(["-t", "300ms", `tcp://127.0.0.1:${refused.port}`], { NO_COLOR: "1" })
+    const run = await onTerminal(["-t", "300ms", `tcp://127.0.0.1:${ports.refused}`], { NO_COLOR: "1" })
     expect(run.code).toBe(1)
     expect(run.output).not.toContain("\x1b")
     expect(run.output).toMatch(/^wait  tcp:\/\/127\.0\.0\.1:\d+  attempt 1: ConnectionRefused ECONNREFUSED, retry in \d+ms\r?$/m)
