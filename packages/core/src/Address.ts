@@ -1,7 +1,9 @@
 /**
  * Where to connect: a TCP host and port, an AF_UNIX path or abstract name, or the unspecified
  * address that dissolves a datagram association. Constructors are total; `validate` and `parse`
- * say what is wrong with bad input, field by field, before any syscall.
+ * say what is wrong with bad input, field by field, before any syscall. An address that passes
+ * is the one socket it names: no numeric host form that getaddrinfo would read as another
+ * address, no unix name whose text has no exact bytes, no relative path.
  *
  * @since 0.1.0
  */
@@ -9,6 +11,7 @@ import { Data, Effect } from "effect"
 import { InvalidAddress } from "./ConnectError.js"
 import * as check from "./internal/check.js"
 import * as ip from "./internal/ip.js"
+import * as name from "./internal/name.js"
 
 /**
  * A TCP (or, for a datagram socket, UDP) endpoint. `host` is an IPv4 or IPv6 literal, or a name
@@ -101,17 +104,20 @@ export const ipVersion = (address: Tcp): 4 | 6 | undefined => ip.ipVersion(addre
 
 /**
  * The URL form `parse` reads back: `tcp://127.0.0.1:80`, `tcp://[::1]:80`, `unix:///run/app.sock`,
- * `unix-abstract:name`, `unspecified:`.
+ * `unix-abstract:name`, `unspecified:`. Text is written as it is, never percent-encoded. A relative
+ * unix path, which no check accepts, is written `unix:rel.sock` (so it never reads back as a host).
  *
  * @since 0.1.0
  * @category formatting
  */
 export const format = (address: Address): string => {
   switch (address._tag) {
-    case "Tcp":
-      return `tcp://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`
+    case "Tcp": {
+      const host = String(address.host)
+      return `tcp://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+    }
     case "UnixPath":
-      return `unix://${address.path}`
+      return String(address.path).startsWith("/") ? `unix://${address.path}` : `unix:${address.path}`
     case "Abstract":
       return `unix-abstract:${address.name}`
     case "Unspecified":
@@ -143,7 +149,10 @@ export const validatePort = (input: string, port: number, rule: PortRule = "remo
   Effect.suspend(() => fromProblem(check.portProblem(() => input, port, rule), port))
 
 /**
- * Checks a host: an IPv4 literal, an IPv6 literal (with an optional zone), or a host name.
+ * Checks a host: a dotted quad, an IPv6 literal (with an optional zone), or a host name. The
+ * other forms inet_aton(3) reads as IPv4 (`127.1`, `0x7f.1`, `2130706433`, `017.0.0.1`) are
+ * refused, not looked up: getaddrinfo would connect them to an address that no allow-list saw.
+ * So is a name whose last label is a number (RFC 3696 section 2).
  *
  * @since 0.1.0
  * @category validation
@@ -152,17 +161,69 @@ export const validateHost = (input: string, host: string): Effect.Effect<string,
   Effect.suspend(() => fromProblem(check.hostProblem(() => input, host), host))
 
 /**
- * Checks an address before any syscall. Path length is left to the platform layer, which knows
- * its sun_path size and reports `NameTooLong` with the limit.
+ * What is wrong with an address, or `undefined`: `validate` without the effect, for code that
+ * checks on every call. `input` is only formatted when there is a problem.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const problem = (address: Address, rule: PortRule = "remote", input: () => string = () => format(address)): InvalidAddress | undefined =>
+  check.addressProblem(input, address, rule)
+
+/**
+ * Checks an address before any syscall:
+ * - a TCP host as `validateHost` says, and the port by `rule`;
+ * - a unix path: not empty, absolute, no NUL byte, and text that has bytes (see `encodeName`);
+ * - an abstract name: not empty, and text that has bytes (a NUL byte is allowed: the kernel
+ *   takes the name byte for byte).
+ *
+ * Path length is left to the platform layer, which knows its sun_path size and reports
+ * `NameTooLong` with the limit.
  *
  * @since 0.1.0
  * @category validation
  */
 export const validate = <A extends Address>(address: A, rule: PortRule = "remote"): Effect.Effect<A, InvalidAddress> =>
-  Effect.suspend(() => fromProblem(check.addressProblem(() => format(address), address, rule), address))
+  Effect.suspend(() => fromProblem(problem(address, rule), address))
 
 /**
- * Reads the URL form: `tcp://host:port`, `tcp://[v6]:port`, `unix:///path`, `unix-abstract:name`.
+ * The bytes the kernel sees for a unix path or abstract name: UTF-8, except that a lone
+ * U+DC80..U+DCFF stands for the single byte 0x80..0xFF (Python's "surrogateescape"), so a name
+ * the kernel reported that is not UTF-8 is kept exactly (see `decodeName`). `undefined` for text
+ * that has no bytes: any other lone surrogate, or escapes that would spell UTF-8 text (a second
+ * spelling of another name). Never lossy: nothing becomes U+FFFD.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeName = (text: string): Uint8Array | undefined => {
+  const bytes = name.encode(text)
+  return "reason" in bytes ? undefined : bytes
+}
+
+/**
+ * The text of a unix path or abstract name the kernel reported: UTF-8, with each byte that is
+ * not part of well-formed UTF-8 as the lone surrogate U+DC80..U+DCFF. Two different byte strings
+ * never give the same text, and `encodeName` gives the bytes back.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const decodeName = (bytes: Uint8Array): string => name.decode(bytes)
+
+/**
+ * Reads the URL form, and only an address that `validate` accepts:
+ * - `tcp://host:port`, `tcp://[v6]:port`, `tcp://[fe80::1%eth0]:port` (the zone after a bare `%`,
+ *   as `format` writes it);
+ * - `unix:///run/app.sock`, `unix://localhost/run/app.sock` or `unix:/run/app.sock`: the file URL
+ *   forms of RFC 8089, where an empty authority or `localhost` means this machine. Any other host
+ *   is `InvalidAddress` (a socket file on another machine cannot be connected to), and so is a
+ *   relative path (`unix:rel.sock`);
+ * - `unix-abstract:name`, `unspecified:`.
+ *
+ * Nothing is percent-decoded: `%` is itself, in paths, names and hosts alike. A socket path is
+ * bytes the kernel compares exactly, and `format` writes it as it is; decoding would give one
+ * file two spellings and make `format` and `parse` disagree.
  *
  * @since 0.1.0
  * @category parsing
@@ -175,14 +236,32 @@ export const parse = (input: string): Effect.Effect<Address, InvalidAddress> => 
     case "tcp":
       return parseTcp(input, rest)
     case "unix":
-      return validate(unix(rest.startsWith("//") ? rest.slice(2) : rest))
+      return parseUnix(input, rest)
     case "unix-abstract":
-      return validate(abstract(rest))
+      return checked(input, abstract(rest))
     case "unspecified":
       return rest === "" ? Effect.succeed(unspecified) : invalid(input, "scheme", "unspecified: takes no address")
     default:
       return invalid(input, "scheme", `${scheme[1]} is not one of tcp, unix, unix-abstract`)
   }
+}
+
+// An address read from `input`, checked, with `input` (as written) in any error.
+const checked = (input: string, address: Address): Effect.Effect<Address, InvalidAddress> =>
+  fromProblem(problem(address, "remote", () => input), address)
+
+const parseUnix = (input: string, rest: string): Effect.Effect<Address, InvalidAddress> => {
+  if (!rest.startsWith("//")) return checked(input, unix(rest))
+  const slash = rest.indexOf("/", 2)
+  const authority = slash === -1 ? rest.slice(2) : rest.slice(2, slash)
+  if (authority !== "" && authority.toLowerCase() !== "localhost") {
+    return invalid(
+      input,
+      "host",
+      `${authority} is not this machine: a unix socket URL takes an empty host or localhost (unix:///run/app.sock)`
+    )
+  }
+  return checked(input, unix(slash === -1 ? "" : rest.slice(slash)))
 }
 
 const parseTcp = (input: string, rest: string): Effect.Effect<Address, InvalidAddress> => {
@@ -198,12 +277,10 @@ const parseTcp = (input: string, rest: string): Effect.Effect<Address, InvalidAd
   if (bracketed === null && host.includes(":")) {
     return invalid(input, "host", "an IPv6 address must be in brackets: tcp://[::1]:80")
   }
-  if (bracketed !== null && ip.ipVersion(host) !== 6) {
+  if (bracketed !== null && !ip.isIPv6(ip.splitZone(host).bare)) {
     return invalid(input, "host", `is not a valid IPv6 address: ${host}`)
   }
   if (portText === undefined || portText === "") return invalid(input, "port", "is missing")
   if (!/^\d+$/.test(portText)) return invalid(input, "port", `is not a number: ${portText}`)
-  return validate(tcp(host, Number(portText))).pipe(
-    Effect.mapError((e) => new InvalidAddress({ input, field: e.field, reason: e.reason }))
-  )
+  return checked(input, tcp(host, Number(portText)))
 }

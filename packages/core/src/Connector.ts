@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, type Duration, Effect, FiberRef, Metric, type Scope } from "effect"
+import { Array as Arr, Context, Duration, Effect, FiberRef, Metric, Option, type Scope } from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -150,15 +150,62 @@ const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError
   )
 }
 
+// An option's value in an error: never a getter or toString of the caller's object.
+const shown = (u: unknown): string =>
+  typeof u === "string" ? JSON.stringify(u)
+  : typeof u === "number" || typeof u === "bigint" || typeof u === "boolean" || u === undefined || u === null ? String(u)
+  : typeof u
+
+// Duration.decode reads NaN and negative inputs as zero; a sign the caller wrote is a mistake to
+// report, not a zero to use.
+const negative = (u: unknown): boolean =>
+  typeof u === "number" ? !(u >= 0)
+  : typeof u === "bigint" ? u < 0n
+  : typeof u === "string" ? /^\s*-/.test(u)
+  : Array.isArray(u) && u.some(negative)
+
+// TCP_USER_TIMEOUT takes an int of milliseconds; the kernel refuses a negative one.
+const userTimeoutMillis = (u: unknown): number | undefined => {
+  if (negative(u)) return undefined
+  const ms = Option.map(Duration.decodeUnknown(u), Duration.toMillis)
+  return Option.isSome(ms) && Number.isInteger(ms.value) && ms.value <= 2147483647 ? ms.value : undefined
+}
+
+// Every option checked before any syscall: a value the addon cannot take would otherwise throw
+// after socket(2), and a bad bind address would be found with the fd already open.
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
-  const local = options.local
-  if (local === undefined) return undefined
-  const input = () => Address.format(address)
-  if (address._tag !== "Tcp") {
-    return new InvalidAddress({ input: input(), field: "option", reason: "local: binding is for tcp addresses only" })
+  const option = (reason: string) => new InvalidAddress({ input: Address.format(address), field: "option", reason })
+  if (typeof options !== "object" || options === null) return option(`options must be an object, got ${shown(options)}`)
+  for (const key of ["noDelay", "keepAlive", "reuseAddress"] as const) {
+    const value: unknown = options[key]
+    if (value !== undefined && typeof value !== "boolean") return option(`${key} must be a boolean, got ${shown(value)}`)
   }
-  return (local.host === undefined ? undefined : check.hostProblem(input, local.host)) ??
-    (local.port === undefined ? undefined : check.portProblem(input, local.port, "local"))
+  const linux: unknown = options.linux
+  if (linux !== undefined && (typeof linux !== "object" || linux === null)) return option(`linux must be an object, got ${shown(linux)}`)
+  const synRetries: unknown = options.linux?.synRetries
+  if (synRetries !== undefined && !(Number.isInteger(synRetries) && (synRetries as number) >= 1 && (synRetries as number) <= 127)) {
+    return option(`linux.synRetries must be a whole number from 1 to 127 (TCP_SYNCNT), got ${shown(synRetries)}`)
+  }
+  const userTimeout: unknown = options.linux?.userTimeout
+  if (userTimeout !== undefined && userTimeoutMillis(userTimeout) === undefined) {
+    return option(
+      `linux.userTimeout must be a duration of whole milliseconds from 0 to 2147483647 (TCP_USER_TIMEOUT), got ${shown(userTimeout)}`
+    )
+  }
+  const local: unknown = options.local
+  if (local === undefined) return undefined
+  if (address._tag !== "Tcp") return option("local: binding is for tcp addresses only")
+  if (typeof local !== "object" || local === null) return option(`local must be an object, got ${shown(local)}`)
+  const { host, port } = local as { readonly host?: unknown; readonly port?: unknown }
+  if (host !== undefined) {
+    const problem = check.hostProblem(() => "", host as string)
+    if (problem !== undefined) return option(`local.host ${problem.reason}`)
+    if (Address.ipVersion(Address.tcp(host as string, 0)) === undefined) {
+      return option(`local.host must be an IP address to bind to, not a name: ${host as string}`)
+    }
+  }
+  const portProblem = port === undefined ? undefined : check.portProblem(() => "", port as number, "local")
+  return portProblem === undefined ? undefined : option(`local.port ${portProblem.reason}`)
 }
 
 /**

@@ -37,7 +37,8 @@ export class Resolver extends Context.Tag("@effect-connect/core/Resolver")<Resol
 export const layerStatic = (hosts: Readonly<Record<string, ReadonlyArray<string>>>): Layer.Layer<Resolver> =>
   Layer.succeed(Resolver, {
     resolve: (host) => {
-      const found = (hosts[host] ?? []).map((address): Resolved => ({ address, family: address.includes(":") ? 6 : 4 }))
+      // An own property only: `__proto__` and `constructor` are valid host names, not table rows.
+      const found = (Object.hasOwn(hosts, host) ? hosts[host]! : []).map((address): Resolved => ({ address, family: address.includes(":") ? 6 : 4 }))
       return Arr.isNonEmptyReadonlyArray(found) ? Effect.succeed(found) : Effect.fail(new HostNotFound({ host }))
     }
   })

@@ -256,7 +256,7 @@ describe("input and observability", () => {
       expect(yield* Effect.flip(Connector.connect(Address.unix("/x"), { local: { port: 1 } })))
         .toMatchObject({ _tag: "InvalidAddress", field: "option" })
       expect(yield* Effect.flip(Connector.connect(pg, { local: { port: 65536 } })))
-        .toMatchObject({ _tag: "InvalidAddress", field: "port", reason: "must be a whole number from 0 to 65535, got 65536" })
+        .toMatchObject({ _tag: "InvalidAddress", field: "option", reason: "local.port must be a whole number from 0 to 65535, got 65536" })
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}))))
 

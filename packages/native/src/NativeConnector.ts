@@ -10,7 +10,7 @@
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { Duration, Effect, Layer, Scope } from "effect"
-import { type Binding, binding } from "./internal/binding.js"
+import { type Binding, binding, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { domainOf, sockAddr } from "./internal/sockaddr.js"
 import { Turns } from "./internal/turns.js"
@@ -45,24 +45,35 @@ const setOptions = (sys: Binding, s: number, address: Connector.Dialable, option
   return undefined
 }
 
-const bindLocal = (sys: Binding, s: number, address: Address.Tcp, local: NonNullable<Connector.ConnectOptions["local"]>, context: fd.Context<"inet">): DialError | undefined => {
+// The sockaddr to bind(2) to, if the options ask for one; a zone no interface has is the
+// option's problem.
+const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
+  if (options.local === undefined || address._tag !== "Tcp") return undefined
   const v6 = Address.ipVersion(address) === 6
-  const sa = sockAddr(Address.tcp(local.host ?? (v6 ? "::" : "0.0.0.0"), local.port ?? 0), "bind")
-  if ("_tag" in sa) return sa
-  const rc = sys.bind(s, sa)
-  return rc < 0 ? fd.errnoError(rc, "bind", context) : undefined
+  const sa = sockAddr(Address.tcp(options.local.host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
+  return "_tag" in sa && sa._tag === "InvalidAddress"
+    ? new ConnectError.InvalidAddress({ input: context.address, field: "option", reason: `local.host ${sa.reason}` })
+    : sa
+}
+
+// bind(2), after the options (SO_REUSEADDR must come first): the error, or undefined.
+const bindLocal = (sys: Binding, s: number, local: SockAddr | undefined, context: fd.Context<"inet" | "unix">): DialError | undefined => {
+  const rc = local === undefined ? 0 : sys.bind(s, local)
+  return rc < 0 ? fd.errnoError(rc, "bind", { ...context, kind: "inet" }) : undefined
 }
 
 // socket(2), the options, bind(2) and connect(2), in one synchronous step: the fd with
-// connect(2)'s answer, or the first error with the fd already closed.
+// connect(2)'s answer, or the first error with the fd already closed. Every sockaddr is built
+// before socket(2), so input that has none never opens an fd.
 const start = (sys: Binding, address: Connector.Dialable, options: Connector.ConnectOptions, context: fd.Context<"inet" | "unix">) => {
   const sa = sockAddr(address)
   if ("_tag" in sa) return sa
+  const local = localSockAddr(address, options, context)
+  if (local !== undefined && "_tag" in local) return local
   const s = sys.socket(domainOf(address), sys.constants.SOCK_STREAM)
   if (s < 0) return fd.errnoError(s, "socket", context)
   const socket = new fd.Fd(sys, s)
-  const failed = setOptions(sys, s, address, options, context) ??
-    (options.local !== undefined && address._tag === "Tcp" ? bindLocal(sys, s, address, options.local, { ...context, kind: "inet" }) : undefined)
+  const failed = setOptions(sys, s, address, options, context) ?? bindLocal(sys, s, local, context)
   if (failed !== undefined) {
     socket.close()
     return failed

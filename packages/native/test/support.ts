@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { binding } from "../src/internal/binding.js"
+import { binding, type SockAddr } from "../src/internal/binding.js"
 
 /** Open descriptors of this process (Linux). */
 export const fdCount = (): number => readdirSync("/proc/self/fd").length
@@ -50,6 +50,27 @@ export const ownPort = (kind: "refusing" | "stuck") =>
         const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
         if (binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 }) < 0) throw new Error("bind 127.0.0.1:0")
         if (kind === "stuck" && binding.listen(fd, 0) < 0) throw new Error("listen")
+        const name = binding.getsockname(fd)
+        if (typeof name === "number") throw new Error(`getsockname: ${name}`)
+        return { fd, port: name.port }
+      }),
+      ({ fd }) => Effect.sync(() => binding.close(fd))
+    ),
+    ({ port }) => port
+  )
+
+/**
+ * A listener made with the raw binding (socket, bind, listen) that never accepts: connects
+ * complete into its backlog and no fd of this process follows them, so a test's fd count
+ * stays exact. Closed with the scope. Resolves with getsockname's port (0 for unix).
+ */
+export const rawListener = (family: "inet" | "unix", address: SockAddr) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const c = binding.constants
+        const fd = binding.socket(family === "inet" ? c.AF_INET : c.AF_UNIX, c.SOCK_STREAM)
+        if (binding.bind(fd, address) < 0 || binding.listen(fd, 4096) < 0) throw new Error(`listen ${String(address.address)}`)
         const name = binding.getsockname(fd)
         if (typeof name === "number") throw new Error(`getsockname: ${name}`)
         return { fd, port: name.port }

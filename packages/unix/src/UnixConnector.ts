@@ -94,6 +94,9 @@ export const make = (options: Options = {}): Effect.Effect<Connector.Connector["
   Effect.map(Connector.Connector, (inner) => ({
     connect: (address: Address.Address, connectOptions?: Connector.ConnectOptions) => {
       if (address._tag !== "UnixPath") return inner.connect(address, connectOptions)
+      // Checked before the long-path detour, which would otherwise make a relative path absolute.
+      const problem = Address.problem(address)
+      if (problem !== undefined) return Effect.fail(problem)
       const long = options.longPaths === "via-directory" && Errno.currentPlatform === "linux" &&
         Buffer.byteLength(address.path, "utf8") + 1 > UnixAddress.limit
       return Effect.catchAll(

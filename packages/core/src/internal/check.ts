@@ -4,6 +4,7 @@
 import type { Address } from "../Address.js"
 import { InvalidAddress } from "../ConnectError.js"
 import * as ip from "./ip.js"
+import * as name from "./name.js"
 
 export type PortRule = "remote" | "local"
 
@@ -15,17 +16,39 @@ const problem = (input: Input, field: InvalidAddress["field"], reason: string) =
 export const portProblem = (input: Input, port: number, rule: PortRule): InvalidAddress | undefined => {
   const min = rule === "remote" ? 1 : 0
   return !Number.isInteger(port) || port < min || port > 65535
-    ? problem(input, "port", `must be a whole number from ${min} to 65535, got ${port}`)
+    ? problem(input, "port", `must be a whole number from ${min} to 65535, got ${String(port)}`)
     : undefined
 }
 
+// Why a host that is neither an IP literal nor a host name is not one, in the terms of what
+// the user probably meant.
+const hostReason = (host: string): string => {
+  const { bare, zone } = ip.splitZone(host)
+  if (zone !== undefined && ip.isIPv6(bare)) {
+    return `has an invalid zone: ${zone} (an interface name of at most 15 characters without % / : [ ], or an index from 1)`
+  }
+  if (host.includes(":")) return `is not a valid IPv6 address: ${host}`
+  const aton = ip.inetAton(host)
+  if (aton !== undefined) return `is not a dotted quad: ${host} would be read as ${aton} by inet_aton`
+  if (/^[\d.]+$/.test(host)) return `is not a valid IPv4 address: ${host}`
+  if (ip.endsInNumber(host)) return `is not a valid host name: ${host} (its last label is a number)`
+  return `is not a valid host name: ${host}`
+}
+
 export const hostProblem = (input: Input, host: string): InvalidAddress | undefined => {
+  if (typeof host !== "string") return problem(input, "host", `must be a string, got ${typeof host}`)
   if (host.length === 0) return problem(input, "host", "is empty")
   if (host.includes("\0")) return problem(input, "host", "contains a NUL byte")
   if (ip.ipVersion(host) !== undefined || ip.isHostName(host)) return undefined
-  if (host.includes(":")) return problem(input, "host", `is not a valid IPv6 address: ${host}`)
-  if (/^[\d.]+$/.test(host)) return problem(input, "host", `is not a valid IPv4 address: ${host}`)
-  return problem(input, "host", `is not a valid host name: ${host}`)
+  return problem(input, "host", hostReason(host))
+}
+
+// Why a unix name has no bytes for the kernel, or undefined.
+const nameProblem = (input: Input, field: "path" | "name", text: string): InvalidAddress | undefined => {
+  if (typeof text !== "string") return problem(input, field, `must be a string, got ${typeof text}`)
+  if (text.length === 0) return problem(input, field, "is empty")
+  const unencodable = name.problem(text)
+  return unencodable === undefined ? undefined : problem(input, field, unencodable.reason)
 }
 
 export const addressProblem = (input: Input, address: Address, rule: PortRule): InvalidAddress | undefined => {
@@ -33,13 +56,14 @@ export const addressProblem = (input: Input, address: Address, rule: PortRule): 
     case "Tcp":
       return hostProblem(input, address.host) ?? portProblem(input, address.port, rule)
     case "UnixPath":
-      return address.path.length === 0
-        ? problem(input, "path", "is empty")
-        : address.path.includes("\0")
-        ? problem(input, "path", "contains a NUL byte")
-        : undefined
+      return nameProblem(input, "path", address.path) ??
+        (address.path.includes("\0")
+          ? problem(input, "path", "contains a NUL byte")
+          : !address.path.startsWith("/")
+          ? problem(input, "path", "is relative: a unix socket path must be absolute (the working directory is not part of an address)")
+          : undefined)
     case "Abstract":
-      return address.name.length === 0 ? problem(input, "name", "is empty") : undefined
+      return nameProblem(input, "name", address.name)
     case "Unspecified":
       return undefined
   }

@@ -6,15 +6,24 @@ import { binding, type SockAddr } from "./binding.js"
 
 const { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, SUN_PATH_MAX } = binding.constants
 
-// A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index.
+// A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index. The name is
+// looked up as an own property: `__proto__` or `toString` is an unknown zone, not a prototype's.
 const scopeIdOf = (zone: string): number | undefined => {
   if (/^\d+$/.test(zone)) return Number(zone)
-  return networkInterfaces()[zone]?.find((i) => i.family === "IPv6")?.scopeid
+  const interfaces = networkInterfaces()
+  return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
+// Why a unix name has no exact bytes: core's check has a problem with exactly the names that
+// Address.encodeName gives no bytes for (a property test holds it to that).
+const unencodable = (address: Address.Unix, input: string) =>
+  Address.problem(address, "remote", () => input) as ConnectError.InvalidAddress
+
 /**
- * The sockaddr for an address that needs no resolving, or why there is none. A unix path longer
- * than sun_path (the terminator included) is `NameTooLong` with the limit, before any syscall.
+ * The sockaddr for an address that needs no resolving, or why there is none, for an address
+ * core's checks passed (`toSockAddr` checks one that comes from elsewhere). A unix name is
+ * encoded exactly (`Address.encodeName`) or not at all. A unix path longer than sun_path (the
+ * terminator included) is `NameTooLong` with the limit, before any syscall.
  */
 export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
@@ -35,24 +44,35 @@ export const sockAddr = (
         : { family: AF_INET6, address: host, port: address.port, scopeId }
     }
     case "UnixPath": {
-      const bytes = Buffer.from(address.path, "utf8")
+      const bytes = Address.encodeName(address.path)
+      if (bytes === undefined) return unencodable(address, input)
       if (bytes.length + 1 > SUN_PATH_MAX) {
         return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }
-    case "Abstract":
-      return { family: AF_UNIX, address: Buffer.concat([Buffer.of(0), Buffer.from(address.name, "utf8")]), port: 0 }
+    case "Abstract": {
+      const bytes = Address.encodeName(address.name)
+      if (bytes === undefined) return unencodable(address, input)
+      const withNul = new Uint8Array(bytes.length + 1)
+      withNul.set(bytes, 1)
+      return { family: AF_UNIX, address: withNul, port: 0 }
+    }
     case "Unspecified":
       return { family: AF_UNSPEC, address: "", port: 0 }
   }
 }
 
-/** `sockAddr` as an effect. */
+/**
+ * `sockAddr` as an effect, for the raw API and datagram sockets, which take addresses that no
+ * connect checked: `Address.problem` first (a bind may ask for port 0).
+ */
 export const toSockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
 ): Effect.Effect<SockAddr, ConnectError.InvalidAddress | ConnectError.NameTooLong> => {
+  const problem = Address.problem(address, syscall === "bind" ? "local" : "remote")
+  if (problem !== undefined) return Effect.fail(problem)
   const sa = sockAddr(address, syscall)
   return "_tag" in sa ? Effect.fail(sa) : Effect.succeed(sa)
 }
@@ -64,10 +84,12 @@ export const fromSockAddr = (sa: SockAddr): Address.Tcp | Address.Unix | Address
     return Address.tcp(sa.scopeId ? `${sa.address as string}%${sa.scopeId}` : (sa.address as string), sa.port)
   }
   if (sa.family === AF_UNIX) {
-    const bytes = Buffer.from(sa.address as Uint8Array)
+    // Decoded losslessly: bytes that are not UTF-8 are kept as U+DC80..U+DCFF (Address.decodeName),
+    // so two names the kernel tells apart stay apart, and a reply goes back to the same name.
+    const bytes = sa.address as Uint8Array
     return bytes[0] === 0 && bytes.length > 0
-      ? Address.abstract(bytes.subarray(1).toString("utf8"))
-      : Address.unix(bytes.toString("utf8"))
+      ? Address.abstract(Address.decodeName(bytes.subarray(1)))
+      : Address.unix(Address.decodeName(bytes))
   }
   return Address.unspecified
 }
