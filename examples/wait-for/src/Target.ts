@@ -86,9 +86,5 @@ export const parse = (input: string): Target | string => {
   // host:port and [v6]:port are tcp; so is anything else without a scheme, for the error message.
   const url = /^(tcp|unix|unix-abstract):/i.test(input) ? input : `tcp://${input}`
   const address = parseAddress(input, url)
-  if (typeof address === "string") return address
-  if (address._tag === "UnixPath" && !address.path.startsWith("/")) {
-    return `${input}: path must be absolute: unix:///${address.path.replace(/^\/*/, "")}`
-  }
-  return { _tag: "Socket", input, address }
+  return typeof address === "string" ? address : { _tag: "Socket", input, address }
 }

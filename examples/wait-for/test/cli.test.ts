@@ -25,7 +25,8 @@ describe.concurrent("usage errors exit 2 with a message that says what was wrong
     ["a missing port", ["localhost"], "wait-for: localhost: port is missing"],
     ["an IPv6 address without brackets", ["::1:80"], "wait-for: ::1:80: host an IPv6 address must be in brackets"],
     ["a scheme that is not a target", ["postgres://db:5432"], "wait-for: postgres://db:5432: postgres:// is not a target: use tcp://host:port"],
-    ["a relative unix path", ["unix://run/app.sock"], "wait-for: unix://run/app.sock: path must be absolute: unix:///run/app.sock"],
+    ["a unix URL with a host", ["unix://run/app.sock"], "wait-for: unix://run/app.sock: host run is not this machine"],
+    ["a relative unix path", ["unix:app.sock"], "wait-for: unix:app.sock: path "],
     ["a bad URL", ["http://[::1/"], "wait-for: http://[::1/: not a valid URL"],
     ["-- without a command", ["tcp://127.0.0.1:1", "--"], "wait-for: -- must be followed by a command"],
     ["--demo with targets", ["--demo", "tcp://127.0.0.1:1"], "wait-for: --demo starts its own listeners and takes no targets"]
