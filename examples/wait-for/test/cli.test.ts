@@ -146,6 +146,18 @@ describe("-- command", () => {
       t.remove()
     }
   })
+  it("a command that cannot be run: 126", async () => {
+    const t = tempDir()
+    try {
+      const { writeFileSync } = await import("node:fs")
+      writeFileSync(join(t.dir, "not-executable"), "#!/bin/sh\n", { mode: 0o644 })
+      const r = await run(cli.path, [`tcp://127.0.0.1:${ports.up}`, "--", join(t.dir, "not-executable")])
+      expect(r.code).toBe(126)
+      expect(r.stderr).toContain(`wait-for: ${join(t.dir, "not-executable")}: spawn ${join(t.dir, "not-executable")} EACCES`)
+    } finally {
+      t.remove()
+    }
+  })
   it("a command that does not exist: 127", async () => {
     const r = await run(cli.path, [`tcp://127.0.0.1:${ports.up}`, "--", "/nonexistent/command"])
     expect(r.code).toBe(127)

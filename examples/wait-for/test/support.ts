@@ -19,12 +19,15 @@ export interface Ran {
   readonly ms: number
 }
 
-/** Bundles the CLI for this file; `cli.path` is the entry. Also a temp dir, removed after. */
+/**
+ * Bundles the CLI for this file; `cli.path` is the entry. `WAIT_FOR_CLI=path` runs the tests
+ * against another build instead (the tsc output, or an older wait-for).
+ */
 export const useCli = () => {
   const cli = { path: "", dir: "" }
   beforeAll(async () => {
     cli.dir = mkdtempSync(join(tmpdir(), "wait-for-test-"))
-    cli.path = await bundle(join(cli.dir, "bundle"))
+    cli.path = process.env.WAIT_FOR_CLI ?? await bundle(join(cli.dir, "bundle"))
   })
   afterAll(() => rmSync(cli.dir, { recursive: true, force: true }))
   return cli
