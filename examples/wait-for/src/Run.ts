@@ -9,6 +9,7 @@ import { UnixConnector } from "@effect-connect/unix"
 import { Cause, Effect, Exit, Fiber, type Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Command from "./Command.js"
+import type * as Event from "./Event.js"
 import * as Render from "./Render.js"
 import * as Wait from "./Wait.js"
 
@@ -134,13 +135,14 @@ export const waitThenRun = async (config: Cli.Config, io: Io): Promise<number> =
   onSignal = undefined
   if (ended.error !== undefined) io.stderr.write(`wait-for: ${ended.error}\n`)
   if (config.json) {
-    io.stdout.write(JSON.stringify({
+    const event: Event.Command = {
       event: "command",
       time: Date.now(),
       argv: config.command,
       exitCode: ended.exitCode,
       ...(ended.signal === undefined ? {} : { signal: ended.signal })
-    }) + "\n")
+    }
+    io.stdout.write(JSON.stringify(event) + "\n")
   }
   return ended.exitCode
 }
