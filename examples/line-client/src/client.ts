@@ -22,7 +22,7 @@ export const ask = <A extends Address.Address>(
   line: string
 ): Effect.Effect<
   string,
-  Connector.ErrorFor<A> | ConnectError.TimedOut | Socket.SocketError | Cause.TimeoutException,
+  Connector.ErrorFor<A> | ConnectError.TimedOut | ConnectError.InvalidOption | Socket.SocketError | Cause.TimeoutException,
   Connector.Connector
 > =>
   Effect.gen(function*() {

@@ -27,6 +27,8 @@ export interface ErrorInfo {
   readonly transient?: boolean
   /** `TimedOut` only: `kernel` (ETIMEDOUT) or `deadline` (ours). */
   readonly source?: string
+  /** A deadline's `TimedOut`: `attempt` (one attempt's timeout) or `overall`. */
+  readonly scope?: string
   /** A unix path's failing component and what is wrong with it. */
   readonly diagnosis?: { readonly component: string; readonly problem: string }
   /** `HttpStatus` only. */
@@ -50,6 +52,7 @@ export const ErrorInfo: Schema.Schema<ErrorInfo> = Schema.Struct({
   address: opt(Schema.String),
   transient: opt(Schema.Boolean),
   source: opt(Schema.String),
+  scope: opt(Schema.String),
   diagnosis: opt(Schema.Struct({ component: Schema.String, problem: Schema.String })),
   status: opt(Schema.Number),
   attempts: opt(Schema.Number),

@@ -45,7 +45,7 @@ export const info = (
     tag: text(e, "_tag") ?? (e instanceof Error ? e.name : "Unknown"),
     message: text(e, "message") ?? (e instanceof Error ? e.message : String(e))
   }
-  const copy = <K extends "errno" | "syscall" | "address" | "source">(key: K) => {
+  const copy = <K extends "errno" | "syscall" | "address" | "source" | "scope">(key: K) => {
     const v = text(e, key)
     if (v !== undefined) out[key] = v
   }
@@ -57,6 +57,7 @@ export const info = (
   const transient = (e as { transient?: unknown }).transient
   if (typeof transient === "boolean") out.transient = transient
   copy("source")
+  copy("scope")
   if (Predicate.isObject(diagnosis) && typeof (diagnosis as { component?: unknown }).component === "string") {
     const d = diagnosis as { component: string; problem: unknown }
     out.diagnosis = { component: d.component, problem: String(d.problem) }

@@ -41,8 +41,10 @@ export type Result = typeof Event.Result.Type
  */
 export type Emit = (event: Event.Event) => void
 
+// A deadline's TimedOut is the overall one unless it says it was one attempt's (whose attempts
+// were then spent: `--max-attempts`).
 const statusOf = (error: Event.ErrorInfo): Event.Status =>
-  error.tag === "TimedOut" && error.source === "deadline" ? "timed-out" : "failed"
+  error.tag === "TimedOut" && error.source === "deadline" && error.scope !== "attempt" ? "timed-out" : "failed"
 
 /**
  * Waits for the targets; never fails. The results are in the targets' order.

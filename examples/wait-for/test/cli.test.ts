@@ -76,7 +76,10 @@ describe("waiting", () => {
         `^fail  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after 1(\\.\\d)?s, ${attempts} attempts; last attempt: ConnectionRefused ECONNREFUSED$`
       ))
     ])
-    expect(r.stderr).toContain(`      connect tcp://127.0.0.1:${ports.refused} failed with ECONNREFUSED: the peer refused the connection`)
+    // The last attempt's own error, as Policy.deadline keeps it: with the attempts it took.
+    expect(r.stderr).toContain(
+      `      connect tcp://127.0.0.1:${ports.refused} failed with ECONNREFUSED after ${attempts} attempts: the peer refused the connection (nothing is listening on that port)\n`
+    )
   })
 
   it("a missing unix directory: exit 1, the diagnosis names the directory", async () => {
@@ -86,7 +89,7 @@ describe("waiting", () => {
       const r = await run(cli.path, ["-t", "500ms", `unix://${path}`])
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(new RegExp(`^fail  unix://${path}  timed out after \\d+ms, \\d+ attempts; last attempt: NotFound ENOENT at ${join(t.dir, "missing")} \\(missing-directory\\)$`, "m"))
-      expect(r.stderr).toContain(`      connect unix://${path} failed with ENOENT: ${join(t.dir, "missing")}: this directory does not exist`)
+      expect(r.stderr).toMatch(new RegExp(`^      connect unix://${path} failed with ENOENT after \\d+ attempts: ${join(t.dir, "missing")}: this directory does not exist$`, "m"))
     } finally {
       t.remove()
     }
@@ -123,7 +126,7 @@ describe("--quiet", () => {
     const r = await run(cli.path, ["-q", "-t", "300ms", `tcp://127.0.0.1:${ports.up}`, `tcp://127.0.0.1:${ports.refused}`])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe("")
-    expect(r.stderr).toMatch(new RegExp(`^fail  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after \\d+ms, \\d+ attempts; last attempt: ConnectionRefused ECONNREFUSED\\n      connect tcp://127\\.0\\.0\\.1:${ports.refused} failed with ECONNREFUSED: [^\\n]*\\n$`))
+    expect(r.stderr).toMatch(new RegExp(`^fail  tcp://127\\.0\\.0\\.1:${ports.refused}  timed out after \\d+ms, \\d+ attempts; last attempt: ConnectionRefused ECONNREFUSED\\n      connect tcp://127\\.0\\.0\\.1:${ports.refused} failed with ECONNREFUSED [^\\n]*\\n$`))
   })
 })
 
@@ -181,6 +184,25 @@ describe("--reverse", () => {
     expect(r.code).toBe(1)
     const result = events(r.stdout).find((e) => e.event === "result")
     expect(result).toMatchObject({ status: "timed-out", error: { tag: "TimedOut", source: "deadline", cause: { tag: "StillUp" } } })
+  })
+})
+
+describe("permanent errors", () => {
+  it("a regular file where the socket should be: given up at once, exit 1, the diagnosis", async () => {
+    const t = tempDir()
+    try {
+      const { writeFileSync } = await import("node:fs")
+      const path = join(t.dir, "file")
+      writeFileSync(path, "")
+      const r = await run(cli.path, ["-t", "10s", `unix://${path}`])
+      expect(r.code).toBe(1)
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("fail  ") || l.startsWith("      "))).toEqual([
+        expect.stringMatching(new RegExp(`^fail  unix://${path}  ConnectionRefused ECONNREFUSED at ${path} \\(not-a-socket\\) \\(permanent\\) after \\d+ms, 1 attempt$`)),
+        `      connect unix://${path} failed with ECONNREFUSED: ${path}: a regular file or a directory, not a socket: no server can listen here until it is removed`
+      ])
+    } finally {
+      t.remove()
+    }
   })
 })
 

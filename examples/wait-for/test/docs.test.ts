@@ -17,6 +17,12 @@ const update = process.env.UPDATE_DOCS === "1"
 const read = (path: string) => readFileSync(join(root, path), "utf8")
 
 const cell = (s: string) => s.replace(/\|/g, "\\|")
+const hints = (row: Errno.Row) => {
+  const { ip, unix } = row.hint ?? {}
+  const perFamily = ip !== undefined && ip === unix ? [ip] : [ip && `IP: ${ip}`, unix && `unix: ${unix}`]
+  const reasons = Object.entries(row.reasons ?? {}).map(([reason, text]) => `\`${reason}\`: ${text}`)
+  return [...perFamily, ...reasons].filter((h) => h !== undefined && h !== "").join("; ")
+}
 const where = (row: Errno.Row) =>
   row.raw === true ? "raw API only" : row.kinds.map((k) => (k === "inet" ? "IP" : k)).join(", ")
 
@@ -35,17 +41,26 @@ export const errnoTable = (style: "short" | "full"): string => {
     "|---|---|---|---|---|---|---|---|---|",
     ...rows.map(([name, row]) =>
       `| ${name} | \`${row.tag}\` | ${row.transient ? "yes" : "no"} | ${row.linux} | ${row.darwin} | ${row.freebsd} | ${where(row)}` +
-      `${row.pathCause === true ? "; the path is walked" : ""} | ${cell(row.meaning)} | ${cell(row.hint ?? "")} |`
+      `${row.pathCause === true ? "; the path is walked" : ""} | ${cell(row.meaning)} | ${cell(hints(row))} |`
     )
   ].join("\n")
 }
+
+/** What a walk of a unix path can find, and whether waiting can mend it. */
+export const pathProblemTable = (): string =>
+  [
+    "| problem | transient | what it means |",
+    "|---|---|---|",
+    ...Object.entries(Errno.pathProblems).map(([problem, p]) => `| \`${problem}\` | ${p.transient ? "yes" : "no"} | ${cell(p.meaning)} |`)
+  ].join("\n")
 
 const generated = (name: string, body: string) =>
   `<!-- BEGIN generated:${name} (npm run docs -w @effect-connect/example-wait-for) -->\n${body}\n<!-- END generated:${name} -->`
 
 const blocks: ReadonlyArray<readonly [file: string, name: string, body: () => string]> = [
   ["README.md", "errno-table", () => errnoTable("short")],
-  ["docs/errors.md", "errno-table", () => errnoTable("full")]
+  ["docs/errors.md", "errno-table", () => errnoTable("full")],
+  ["docs/errors.md", "path-problems", pathProblemTable]
 ]
 
 describe("generated docs are current", () => {

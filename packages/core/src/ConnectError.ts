@@ -31,8 +31,7 @@ export type Syscall = typeof Syscall.Type
  * @category models
  */
 export const PathProblem = Schema.Literal(
-  "missing-directory", "missing-socket", "not-a-directory", "search-denied", "write-denied", "not-a-socket",
-  "stale-socket", "symlink-loop"
+  ...(Object.keys(Errno.pathProblems) as [keyof typeof Errno.pathProblems])
 )
 
 /**
@@ -55,44 +54,70 @@ export const PathDiagnosis = Schema.Struct({ component: Schema.String, problem: 
  */
 export type PathDiagnosis = typeof PathDiagnosis.Type
 
-const problems: { readonly [P in PathProblem]: string } = {
-  "missing-directory": "this directory does not exist",
-  "missing-socket": "no socket file here: the directory exists, the server has not created it (yet)",
-  "not-a-directory": "this is not a directory",
-  "search-denied": "no search (x) permission on this directory",
-  "write-denied": "no write permission on this socket file",
-  "not-a-socket": "this is not a socket file",
-  "stale-socket": "a socket file nothing listens on (a server left it behind)",
-  "symlink-loop": "symbolic links loop here"
-}
-
 const commonFields = {
   code: Schema.Number,
   syscall: Syscall,
   address: Schema.String,
   transient: Schema.Boolean,
   /** For a unix path, where on the path it failed and why, when the path was walked. */
-  diagnosis: Schema.optional(PathDiagnosis)
+  diagnosis: Schema.optional(PathDiagnosis),
+  /** How many attempts a retry policy made before it gave up with this error. */
+  attempts: Schema.optional(Schema.Number)
 }
 
 type ErrnoFields<T extends Errno.Tag> = {
   readonly errno: Schema.Literal<[Errno.NamesOf<T>]>
 } & typeof commonFields
 
-const describe = (
-  e: { errno: string; syscall: string; address: string; diagnosis?: PathDiagnosis | undefined },
-  extra?: string
-): string => {
-  const row = Errno.isName(e.errno) ? Errno.table[e.errno] : undefined
-  const head = `${e.syscall} ${e.address || "(no address)"} failed with ${e.errno}`
-  // A diagnosis says exactly what happened, in place of the table's general meaning and hint.
-  if (e.diagnosis !== undefined) {
-    return `${head}${extra ? `, ${extra}` : ""}: ${e.diagnosis.component}: ${problems[e.diagnosis.problem]}`
-  }
-  const what = row ? `: ${row.meaning}` : ""
-  const hint = row && "hint" in row ? ` (${row.hint})` : ""
-  return `${head}${what}${extra ? `, ${extra}` : ""}${hint}`
+interface Described {
+  readonly errno: string
+  readonly syscall: string
+  readonly address: string
+  readonly diagnosis?: PathDiagnosis | undefined
+  readonly attempts?: number | undefined
 }
+
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key)
+
+const rowOf = (errno: string): Errno.Row | undefined => Errno.isName(errno) ? Errno.table[errno] : undefined
+
+const isSymbolic = (errno: string) => /^E[A-Z0-9]+$/.test(errno)
+
+const afterAttempts = (attempts: number | undefined) =>
+  attempts === undefined || attempts <= 1 ? "" : ` after ${attempts} attempts`
+
+/**
+ * "failed with ECONNREFUSED after 3 attempts: the peer refused the connection (nothing is
+ * listening on that port)": everything but the syscall and the address, so that a policy can say
+ * what the last attempt of a loop it ended failed with. A diagnosis says exactly what happened, in
+ * place of the table's general meaning and hint.
+ */
+const failure = (
+  e: Described,
+  options: {
+    readonly extra?: string | undefined
+    readonly hint?: string | undefined
+    readonly attempts?: boolean
+    readonly code?: number
+  } = {}
+): string => {
+  // A name says more than a number; a number nobody could name is said as one.
+  const errno = !isSymbolic(e.errno) ? `errno ${e.errno}`
+    : options.code === undefined || options.code < 0 ? e.errno
+    : `${e.errno} (errno ${options.code})`
+  const head = `failed with ${errno}${options.attempts === false ? "" : afterAttempts(e.attempts)}`
+  const extra = options.extra ? `, ${options.extra}` : ""
+  if (e.diagnosis !== undefined && hasOwn(Errno.pathProblems, e.diagnosis.problem)) {
+    return `${head}${extra}: ${e.diagnosis.component}: ${Errno.pathProblems[e.diagnosis.problem].meaning}`
+  }
+  const row = rowOf(e.errno)
+  const hint = options.hint ?? (row === undefined ? undefined : Errno.hintOf(row, Errno.familyOf(e.address)))
+  return `${head}${row ? `: ${row.meaning}` : ""}${extra}${hint ? ` (${hint})` : ""}`
+}
+
+const where = (e: { readonly syscall: string; readonly address: string }) => `${e.syscall} ${e.address || "(no address)"}`
+
+const describe = (e: Described, extra?: string, hint?: string): string => `${where(e)} ${failure(e, { extra, hint })}`
 
 // Each class is one line below: its tag, errno literals, message and transient default all come
 // from the table. The message is a getter, so it is derived from the fields and never stored.
@@ -100,13 +125,14 @@ const ErrnoError = <Self>() =>
 <T extends Errno.Tag, Extra extends Schema.Struct.Fields = {}>(
   tag: T,
   extra?: Extra,
-  detail?: (self: Schema.Struct.Type<Extra>) => string | undefined
+  detail?: (self: Schema.Struct.Type<Extra>) => string | undefined,
+  hint?: (self: Schema.Struct.Type<Extra>) => string | undefined
 ): Schema.TaggedErrorClass<Self, T, { readonly _tag: Schema.tag<T> } & ErrnoFields<T> & Extra> => {
   const errnos = Errno.namesOf(tag) as unknown as [Errno.NamesOf<T>]
   const cls = Schema.TaggedError<Self>()(tag, { errno: Schema.Literal(...errnos), ...commonFields, ...extra })
   Object.defineProperty((cls as unknown as { prototype: object }).prototype, "message", {
-    get(this: { errno: string; syscall: string; address: string; diagnosis?: PathDiagnosis } & Schema.Struct.Type<Extra>) {
-      return describe(this, detail?.(this))
+    get(this: Described & Schema.Struct.Type<Extra>) {
+      return describe(this, detail?.(this), hint?.(this))
     },
     enumerable: false,
     configurable: true
@@ -117,16 +143,92 @@ const ErrnoError = <Self>() =>
 /** @since 0.1.0 @category errors */
 export class ConnectionRefused extends ErrnoError<ConnectionRefused>()("ConnectionRefused") {}
 /**
- * `source: "kernel"` when the kernel gave up (ETIMEDOUT), `"deadline"` when our own timeout did.
+ * The last attempt's error kept by a policy that gave up: any error, encoded as itself when it is
+ * one of this module's, else as its tag and message (decoded back as a plain `{ _tag, message }`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Cause: Schema.Schema<unknown, unknown> = Schema.suspend((): Schema.Schema<unknown, unknown> =>
+  Schema.Union(...causeMembers(), Foreign) as unknown as Schema.Schema<unknown, unknown>
+)
+
+const Foreign = Schema.transform(
+  Schema.Struct({ _tag: Schema.String, message: Schema.String }),
+  Schema.Unknown,
+  {
+    strict: true,
+    decode: (encoded) => encoded,
+    encode: (u) => ({
+      _tag: Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" ? u._tag : "Error",
+      message: Predicate.hasProperty(u, "message") && typeof u.message === "string" ? u.message : String(u)
+    })
+  }
+)
+
+const seconds = (millis: number) => millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`
+
+/**
+ * A connect that did not finish in time.
+ *
+ * - `source: "kernel"`: the kernel gave up (ETIMEDOUT): the peer never answered.
+ * - `source: "deadline"`: our own timeout passed first; `scope` says which: the per-attempt
+ *   `timeout` of a connect, or an overall `Policy.deadline`. Then `elapsed` (milliseconds) is how
+ *   long it waited, `attempts` how many attempts had started, and `cause` the last failed
+ *   attempt's own error (with its diagnosis), also the JavaScript `Error.cause`. The message says
+ *   what happened and never reads as the kernel's ETIMEDOUT; `errno` and `code` stay ETIMEDOUT's
+ *   for the class.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TimedOut extends ErrnoError<TimedOut>()(
   "TimedOut",
-  { source: Schema.Literal("kernel", "deadline") },
-  (e) => e.source === "deadline" ? "the caller's deadline passed first" : "the kernel gave up"
-) {}
+  {
+    source: Schema.Literal("kernel", "deadline"),
+    scope: Schema.optional(Schema.Literal("attempt", "overall")),
+    elapsed: Schema.optional(Schema.Number),
+    cause: Schema.optional(Cause)
+  },
+  () => "the kernel gave up"
+) {
+  override get message(): string {
+    if (this.source === "kernel") return super.message
+    return `${where(this)}: ${this.scope === "attempt" ? perAttempt(this) + afterAttempts(this.attempts) : gaveUp(this)}`
+  }
+}
+
+const perAttempt = (e: TimedOut) =>
+  `the per-attempt timeout${e.elapsed === undefined ? "" : ` of ${seconds(e.elapsed)}`} passed before the connect finished`
+
+// What the last attempt under a deadline did, after "the last" or "attempt N": " failed with
+// ...", or ", connect <address>, failed with ..." when that is not the deadline's own address.
+const lastDid = (cause: unknown, address: string): string => {
+  if (!isErrnoError(cause)) {
+    return ` failed: ${Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)}`
+  }
+  const at = cause.address === address ? "" : `, ${where(cause)},`
+  if (cause._tag === "TimedOut" && cause.source === "deadline") {
+    return cause.scope === "attempt" ? `${at} was stopped: ${perAttempt(cause)}` : `${at} was stopped: ${gaveUp(cause)}`
+  }
+  return `${at} ${failure(cause, { attempts: false })}`
+}
+
+// What an overall deadline found when it passed, from the attempts its journal counted.
+const gaveUp = (e: TimedOut): string => {
+  const head = `gave up${e.elapsed === undefined ? "" : ` after ${seconds(e.elapsed)}`}`
+  const attempts = e.attempts ?? 0
+  const cause = e.cause
+  if (cause === undefined) {
+    return attempts === 0 ? (e.elapsed === undefined ? "the deadline passed before the connect finished" : head)
+      : attempts === 1 ? `${head}: the first attempt had not finished` : `${head} during attempt ${attempts}`
+  }
+  const failedAt = isErrnoError(cause) ? cause.attempts ?? attempts : attempts
+  const said = lastDid(cause, e.address)
+  return failedAt < attempts
+    ? `${head} during attempt ${attempts}; attempt ${failedAt}${said}`
+    : `${head}${attempts > 0 ? ` and ${attempts} attempt${attempts === 1 ? "" : "s"}` : ""}; the last${said}`
+}
 /** @since 0.1.0 @category errors */
 export class ConnectionReset extends ErrnoError<ConnectionReset>()("ConnectionReset") {}
 /** @since 0.1.0 @category errors */
@@ -149,16 +251,22 @@ export class TryAgain extends ErrnoError<TryAgain>()(
   { reason: Schema.Literal("ports-exhausted", "backlog-full") },
   (e) => e.reason
 ) {}
+const reasons = Errno.table.EACCES.reasons
+
 /**
- * `reason` says which of the manual page's EACCES causes it was, where that is known.
+ * `reason` says which of the manual page's EACCES causes it was, where that is known, each with
+ * its hint: `broadcast` (no SO_BROADCAST), `prohibited` (a route or firewall forbids the
+ * destination: the default over IP), `search-prefix` and `socket-write` (a unix path's
+ * permissions), `unknown`.
  *
  * @since 0.1.0
  * @category errors
  */
 export class PermissionDenied extends ErrnoError<PermissionDenied>()(
   "PermissionDenied",
-  { reason: Schema.Literal("broadcast", "search-prefix", "socket-write", "unknown") },
-  (e) => e.reason === "unknown" ? undefined : e.reason
+  { reason: Schema.Literal(...(Object.keys(reasons) as Array<keyof typeof reasons>), "unknown") },
+  (e) => e.reason === "unknown" ? undefined : e.reason,
+  (e) => e.reason === "unknown" ? undefined : reasons[e.reason]
 ) {}
 /** @since 0.1.0 @category errors */
 export class OperationNotPermitted extends ErrnoError<OperationNotPermitted>()("OperationNotPermitted") {}
@@ -219,10 +327,25 @@ export class ProtocolNotSupported extends ErrnoError<ProtocolNotSupported>()("Pr
 export class NotConnected extends ErrnoError<NotConnected>()("NotConnected") {}
 /** @since 0.1.0 @category errors */
 export class DestinationRequired extends ErrnoError<DestinationRequired>()("DestinationRequired") {}
+/** @since 0.1.0 @category errors */
+export class ProtocolNotAvailable extends ErrnoError<ProtocolNotAvailable>()("ProtocolNotAvailable") {}
+/** @since 0.1.0 @category errors */
+export class NetworkDown extends ErrnoError<NetworkDown>()("NetworkDown") {}
+/** @since 0.1.0 @category errors */
+export class HostDown extends ErrnoError<HostDown>()("HostDown") {}
+/** @since 0.1.0 @category errors */
+export class ConnectionAborted extends ErrnoError<ConnectionAborted>()("ConnectionAborted") {}
+/** @since 0.1.0 @category errors */
+export class OperationNotSupported extends ErrnoError<OperationNotSupported>()("OperationNotSupported") {}
+/** @since 0.1.0 @category errors */
+export class ProtocolError extends ErrnoError<ProtocolError>()("ProtocolError") {}
+/** @since 0.1.0 @category errors */
+export class MessageTooLong extends ErrnoError<MessageTooLong>()("MessageTooLong") {}
 
 /**
  * An errno the table does not know, or one the kernel returned where the table says it cannot
- * happen: the name and number are kept, so nothing is lost.
+ * happen: the symbolic name (given by the caller, who can ask the platform) and the number are
+ * kept, so nothing is lost. `errno` is the number, as a string, only when nobody could name it.
  *
  * @since 0.1.0
  * @category errors
@@ -232,7 +355,7 @@ export class UnknownErrno extends Schema.TaggedError<UnknownErrno>()("UnknownErr
   ...commonFields
 }) {
   override get message(): string {
-    return describe(this, `errno ${this.code}`)
+    return `${where(this)} ${failure(this, { code: this.code })}`
   }
 }
 
@@ -251,6 +374,25 @@ export class InvalidAddress extends Schema.TaggedError<InvalidAddress>()("Invali
   readonly transient = false
   override get message(): string {
     return `invalid address ${JSON.stringify(this.input)}: ${this.field} ${this.reason}`
+  }
+}
+
+/**
+ * A policy's option is not one it can work with (a backoff's `jitter: "bogus"`, a negative
+ * `base`, a deadline of "soon"): which option and why. Found when the policy runs, before any
+ * attempt. Its own class rather than `InvalidAddress`: a schedule or a deadline has no address.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidOption", {
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  /** A bad option never becomes good by waiting. */
+  readonly transient = false
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.reason}`
   }
 }
 
@@ -298,7 +440,8 @@ export const classes = {
   AddressNotAvailable, TryAgain, PermissionDenied, OperationNotPermitted, AddressFamilyNotSupported,
   WrongProtocolType, AlreadyConnected, AlreadyInProgress, InProgress, Interrupted, BadDescriptor,
   NotASocket, BadAddress, NotFound, NotADirectory, NameTooLong, SymlinkLoop, InvalidArgument,
-  TooManyOpenFiles, OutOfResources, ProtocolNotSupported, NotConnected, DestinationRequired
+  TooManyOpenFiles, OutOfResources, ProtocolNotSupported, NotConnected, DestinationRequired, ProtocolNotAvailable,
+  NetworkDown, HostDown, ConnectionAborted, OperationNotSupported, ProtocolError, MessageTooLong
 } as const satisfies { readonly [T in Errno.Tag]: { readonly _tag: T } }
 
 /**
@@ -387,9 +530,20 @@ export const isTransient = <E>(e: E): e is Extract<E, TransientConnectError> =>
  * @category guards
  */
 export const isConnectError = (u: unknown): u is ConnectError =>
-  Predicate.isTagged(u, "UnknownErrno") || Predicate.isTagged(u, "InvalidAddress") ||
-  Predicate.isTagged(u, "HostNotFound") || Predicate.isTagged(u, "ResolveFailed") ||
-  (Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && u._tag in classes)
+  Predicate.isTagged(u, "InvalidAddress") || Predicate.isTagged(u, "HostNotFound") ||
+  Predicate.isTagged(u, "ResolveFailed") || isErrnoError(u)
+
+/**
+ * Is this one of the errno errors (a table row's class or `UnknownErrno`)?
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isErrnoError = (u: unknown): u is ErrnoError =>
+  Predicate.isTagged(u, "UnknownErrno") ||
+  (Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && hasOwn(classes, u._tag))
+
+const causeMembers = () => [...Object.values(classes), UnknownErrno, InvalidAddress, InvalidOption, HostNotFound, ResolveFailed]
 
 /**
  * What `fromErrno` needs to know beside the errno.
@@ -398,9 +552,15 @@ export const isConnectError = (u: unknown): u is ConnectError =>
  *   kind becomes `UnknownErrno`, so the union stays honest. `raw` allows every row.
  * - `localChosen`: the caller bound a local address or port, which makes EADDRINUSE and
  *   EADDRNOTAVAIL permanent.
- * - `permission`: which EACCES it was, when the caller has found out (e.g. by walking a path).
- * - `diagnosis`: for a unix path, what a walk of the path found; it also sets an EACCES's
- *   `permission` (search-denied: `search-prefix`, write-denied: `socket-write`).
+ * - `permission`: which EACCES it was, when the caller has found out (e.g. `broadcast` for a
+ *   broadcast destination). Otherwise an EACCES over IP is `prohibited` (a route or firewall),
+ *   and a unix one is what the diagnosis says, or `unknown`.
+ * - `diagnosis`: for a unix path, what a walk of the path found. It decides whether the error is
+ *   transient (a missing socket file or directory, a stale socket: yes; a regular file or
+ *   directory at the path, a permission, a loop: no), and sets an EACCES's `permission`
+ *   (search-denied: `search-prefix`, write-denied: `socket-write`).
+ * - `errnoName`: the platform's symbolic name for a number the table lacks (the platform knows
+ *   its names; core does not ask it), kept in `UnknownErrno`.
  *
  * @since 0.1.0
  * @category models
@@ -413,6 +573,7 @@ export interface ErrnoContext<K extends Errno.Kind | "raw"> {
   readonly localChosen?: boolean
   readonly permission?: PermissionDenied["reason"]
   readonly diagnosis?: PathDiagnosis
+  readonly errnoName?: string
 }
 
 /**
@@ -431,13 +592,15 @@ const details = (name: Errno.Name, context: ErrnoContext<Errno.Kind | "raw">) =>
       return { source: "kernel" as const }
     case "TryAgain":
       return { reason: context.kind === "unix" ? "backlog-full" as const : "ports-exhausted" as const }
-    case "PermissionDenied":
+    case "PermissionDenied": {
+      const family = context.kind === "inet" ? "ip" : context.kind === "unix" ? "unix" : Errno.familyOf(context.address)
       return {
         reason: context.permission ??
           (context.diagnosis?.problem === "search-denied" ? "search-prefix" as const
           : context.diagnosis?.problem === "write-denied" ? "socket-write" as const
-          : context.kind === "datagram" ? "broadcast" as const : "unknown" as const)
+          : family === "ip" ? "prohibited" as const : "unknown" as const)
       }
+    }
     case "TooManyOpenFiles":
       return { scope: name === "ENFILE" ? "system" as const : "process" as const }
     default:
@@ -446,7 +609,8 @@ const details = (name: Errno.Name, context: ErrnoContext<Errno.Kind | "raw">) =>
 }
 
 /**
- * The one mapping from an errno, given by name or by this platform's number, to its error.
+ * The one mapping from an errno, given by name or by this platform's number, to its error. Any
+ * number or string gives an error (`UnknownErrno` for what the table lacks), never a throw.
  *
  * @since 0.1.0
  * @category constructors
@@ -462,7 +626,13 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
     ...(context.diagnosis === undefined ? {} : { diagnosis: context.diagnosis })
   }
   if (name === undefined) {
-    return new UnknownErrno({ ...fields, errno: String(errno), code: typeof errno === "number" ? errno : -1, transient: false }) as ErrorForKind<K>
+    return new UnknownErrno({
+      ...fields,
+      errno: typeof errno === "number" ? context.errnoName ?? String(errno) : String(errno),
+      // an errno number is a small whole number; anything else is kept only as the text above
+      code: typeof errno === "number" && Number.isSafeInteger(errno) ? errno : -1,
+      transient: false
+    }) as ErrorForKind<K>
   }
   const row: Errno.Row = Errno.table[name]
   const code = row[context.platform]
@@ -471,8 +641,26 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
     return new UnknownErrno({ ...fields, errno: name, code, transient: false }) as ErrorForKind<K>
   }
   const localPermanent = context.localChosen === true && (name === "EADDRINUSE" || name === "EADDRNOTAVAIL")
+  const problem = context.diagnosis?.problem
+  const transient = problem !== undefined && hasOwn(Errno.pathProblems, problem)
+    ? Errno.pathProblems[problem].transient
+    : row.transient && !localPermanent
   const Class = classes[row.tag as Errno.Tag] as unknown as new(args: object) => ErrorForKind<K>
-  return new Class({ ...fields, ...details(name, context), errno: name, code, transient: row.transient && !localPermanent })
+  return new Class({ ...fields, ...details(name, context), errno: name, code, transient })
+}
+
+/**
+ * The same error, re-created with the number of attempts a policy made before giving up with it:
+ * same class, tag and fields, so `catchTag` still matches, and the message says "after N
+ * attempts". Anything that is not an errno error comes back as it was.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withAttempts = <E>(error: E, attempts: number): E => {
+  if (!isErrnoError(error)) return error
+  const Class = (error._tag === "UnknownErrno" ? UnknownErrno : classes[error._tag]) as unknown as new(fields: object) => E
+  return error instanceof Class ? new Class({ ...error, attempts }) : error
 }
 
 /**
@@ -493,17 +681,33 @@ export const nameTooLong = (address: string, limit: number, syscall: Syscall, pl
   })
 
 /**
- * Our own deadline passed: the same tag as the kernel's ETIMEDOUT, with `source: "deadline"`.
+ * What our own timeout knew when it passed: which one (`scope`), how long it waited (`elapsed`, in
+ * milliseconds), how many attempts had started, and the last failed attempt's error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadlineDetails {
+  readonly scope?: "attempt" | "overall"
+  readonly elapsed?: number
+  readonly attempts?: number
+  readonly cause?: unknown
+}
+
+/**
+ * Our own timeout passed: the same tag as the kernel's ETIMEDOUT, with `source: "deadline"`, and
+ * a message that says what actually happened.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const deadline = (address: string, platform: Errno.Platform): TimedOut =>
+export const deadline = (address: string, platform: Errno.Platform, details: DeadlineDetails = {}): TimedOut =>
   new TimedOut({
     errno: "ETIMEDOUT",
     code: Errno.codeOf("ETIMEDOUT", platform),
     syscall: "connect",
     address,
     transient: true,
-    source: "deadline"
+    source: "deadline",
+    ...Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined))
   })

@@ -7,7 +7,19 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, Duration, Effect, FiberRef, Metric, Option, type Scope } from "effect"
+import {
+  Array as Arr,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  type Fiber,
+  FiberRef,
+  Metric,
+  MetricBoundaries,
+  MetricLabel,
+  type Scope
+} from "effect"
 import * as Address from "./Address.js"
 import {
   type InetError,
@@ -19,7 +31,9 @@ import {
 } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Errno from "./Errno.js"
+import * as Attempts from "./internal/attempts.js"
 import * as check from "./internal/check.js"
+import * as Options from "./internal/options.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -30,7 +44,10 @@ import { interleave, Resolver } from "./Resolver.js"
  * @category models
  */
 export interface ConnectOptions {
-  /** Per attempt (per address, for a name): `TimedOut { source: "deadline" }` when it passes. */
+  /**
+   * Per attempt (per address, for a name): `TimedOut { source: "deadline", scope: "attempt" }`
+   * when it passes.
+   */
   readonly timeout?: Duration.DurationInput
   /** Bind to this local address and/or port before connecting (inet only). */
   readonly local?: { readonly host?: string; readonly port?: number }
@@ -124,51 +141,85 @@ const countOutcome = (outcome: string) => {
   return increment
 }
 
-// The tracer every runtime has unless one is provided: its spans reach no one.
-const nativeTracer = Effect.runSync(Effect.tracer)
+/**
+ * How long each attempt took, in seconds, by outcome (`ok` or the error's tag), at the clock's
+ * millisecond resolution.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const latency = Metric.histogram(
+  "effect_connect_attempt_seconds",
+  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
+  "connect attempt latency in seconds, tagged by outcome: ok or the error's tag"
+)
 
-const observed = (address: Dialable, effect: Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>) => {
-  const counted = Effect.tapBoth(effect, {
-    onFailure: (e) =>
-      Effect.zipRight(
-        countOutcome(e._tag),
-        Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), { address: Address.format(address), attempt }))
-      ),
-    onSuccess: () => countOutcome("ok")
-  })
-  // A span costs a third of a loopback connect: made only when a tracer will receive it.
-  return Effect.tracerWith((tracer) =>
-    tracer === nativeTracer ? counted : Effect.flatMap(FiberRef.get(Policy.currentAttempt), (attempt) =>
-      Effect.tapBoth(counted, {
-        onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-        onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
-      }).pipe(Effect.withSpan("effect-connect.connect", {
-        attributes: { "connect.address": Address.format(address), "connect.attempt": attempt },
-        captureStackTrace: false
-      })))
-  )
+// One label array per outcome, made once: the histogram caches its series per array.
+const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  let labels = outcomeLabels.get(outcome)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("outcome", outcome)]
+    outcomeLabels.set(outcome, labels)
+  }
+  return fiberLabels.length === 0 ? labels : [...fiberLabels, ...labels]
 }
 
-// An option's value in an error: never a getter or toString of the caller's object.
-const shown = (u: unknown): string =>
-  typeof u === "string" ? JSON.stringify(u)
-  : typeof u === "number" || typeof u === "bigint" || typeof u === "boolean" || u === undefined || u === null ? String(u)
-  : typeof u
+type DialError = InetError | UnixError | InvalidAddress
 
-// Duration.decode reads NaN and negative inputs as zero; a sign the caller wrote is a mistake to
-// report, not a zero to use.
-const negative = (u: unknown): boolean =>
-  typeof u === "number" ? !(u >= 0)
-  : typeof u === "bigint" ? u < 0n
-  : typeof u === "string" ? /^\s*-/.test(u)
-  : Array.isArray(u) && u.some(negative)
+// A module-level function, not a closure per attempt: this runs on every connect.
+const timed = (fiber: Fiber.RuntimeFiber<Connection, DialError>, clock: Clock.Clock, start: number, outcome: string) =>
+  latency.unsafeUpdate(
+    (clock.unsafeCurrentTimeMillis() - start) / 1000,
+    labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  )
+
+// Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
+// synchronously from the fiber, since this wraps every attempt.
+const observed = (address: Dialable, effect: Effect.Effect<Connection, DialError, Scope.Scope>) =>
+  Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => {
+    const journal = fiber.getFiberRef(Attempts.current)
+    if (journal !== undefined) {
+      journal.dials++
+      journal.target = address
+    }
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const start = clock.unsafeCurrentTimeMillis()
+    const counted = Effect.tapBoth(effect, {
+      onFailure: (e) => {
+        timed(fiber, clock, start, e._tag)
+        if (journal !== undefined) Attempts.failed(journal, e)
+        return Effect.zipRight(
+          countOutcome(e._tag),
+          Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
+            address: Address.format(address),
+            attempt: fiber.getFiberRef(Policy.currentAttempt)
+          })
+        )
+      },
+      onSuccess: () => {
+        timed(fiber, clock, start, "ok")
+        return countOutcome("ok")
+      }
+    })
+    // A span costs a third of a loopback connect: made only when a tracer will receive it.
+    return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
+      onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
+      onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+    }).pipe(Effect.withSpan("effect-connect.connect", {
+      attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
+      captureStackTrace: false
+    }))
+  })
+
+const { shown } = Options
 
 // TCP_USER_TIMEOUT takes an int of milliseconds; the kernel refuses a negative one.
 const userTimeoutMillis = (u: unknown): number | undefined => {
-  if (negative(u)) return undefined
-  const ms = Option.map(Duration.decodeUnknown(u), Duration.toMillis)
-  return Option.isSome(ms) && Number.isInteger(ms.value) && ms.value <= 2147483647 ? ms.value : undefined
+  const d = Options.duration(u, false)
+  if (typeof d === "string") return undefined
+  const ms = Duration.toMillis(d)
+  return Number.isInteger(ms) && ms <= 2147483647 ? ms : undefined
 }
 
 // Every option checked before any syscall: a value the addon cannot take would otherwise throw
@@ -176,6 +227,12 @@ const userTimeoutMillis = (u: unknown): number | undefined => {
 const optionsProblem = (address: Address.Address, options: ConnectOptions): InvalidAddress | undefined => {
   const option = (reason: string) => new InvalidAddress({ input: Address.format(address), field: "option", reason })
   if (typeof options !== "object" || options === null) return option(`options must be an object, got ${shown(options)}`)
+  // Effect would die on a timeout of "bogus" and read -1 as 0.
+  for (const key of ["timeout", "attemptDelay"] as const) {
+    const value: unknown = options[key]
+    const reason = value === undefined ? undefined : Options.duration(value, true)
+    if (typeof reason === "string") return option(`${key} ${reason}`)
+  }
   for (const key of ["noDelay", "keepAlive", "reuseAddress"] as const) {
     const value: unknown = options[key]
     if (value !== undefined && typeof value !== "boolean") return option(`${key} must be a boolean, got ${shown(value)}`)
@@ -217,11 +274,15 @@ const optionsProblem = (address: Address.Address, options: ConnectOptions): Inva
 export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolver> =>
   Effect.map(Resolver, (resolver) => {
     const attempt = (address: Dialable, options: ConnectOptions) => {
-      const once = observed(address, dial(address, options))
-      return options.timeout === undefined ? once : Effect.timeoutFail(once, {
-        duration: options.timeout,
-        onTimeout: () => deadline(Address.format(address), Errno.currentPlatform)
-      })
+      const timeout = options.timeout
+      return observed(
+        address,
+        timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
+          duration: timeout,
+          onTimeout: () =>
+            deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
+        })
+      )
     }
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<

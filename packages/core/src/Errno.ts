@@ -24,12 +24,31 @@ export type Platform = "linux" | "darwin" | "freebsd"
 export type Kind = "inet" | "unix" | "datagram"
 
 /**
+ * The address families a hint can be about: IP (stream and datagram) or AF_UNIX (paths and
+ * abstract names, stream and datagram). The same errno has different causes in each.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = "ip" | "unix"
+
+/**
+ * A hint per family: each names only that family's causes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Hints = { readonly [F in Family]?: string }
+
+/**
  * One row of the table.
  *
  * - `raw`: a state or argument error that the safe `Connector` API cannot produce (it owns the
  *   socket from creation to close); it surfaces only from the raw native API.
  * - `pathCause`: a unix socket's path can be the cause; `@effect-connect/unix` walks the path
- *   after these.
+ *   after these, and what the walk finds (see `pathProblems`) decides whether the error is
+ *   transient.
+ * - `hint`: what to look at, per family: a TCP refusal has nothing to do with stale socket files.
  *
  * @since 0.1.0
  * @category models
@@ -40,20 +59,24 @@ export interface Row {
   readonly darwin: number
   readonly freebsd: number
   readonly meaning: string
-  readonly hint?: string
+  readonly hint?: Hints
   readonly transient: boolean
   readonly kinds: ReadonlyArray<Kind>
   readonly raw?: true
   readonly pathCause?: true
+  /** Where one errno has several causes that a caller can tell apart: a hint for each. */
+  readonly reasons?: Readonly<Record<string, string>>
 }
 
 const all = ["inet", "unix", "datagram"] as const
 const ip = ["inet", "datagram"] as const
 const path = ["unix", "datagram"] as const
+const both = (hint: string): Hints => ({ ip: hint, unix: hint })
 
 /**
- * The table. Numbers are from Linux's asm-generic/errno*.h and the BSDs' sys/errno.h (Darwin and
- * FreeBSD agree on every row here).
+ * The table. Numbers are from Linux's asm-generic/errno*.h and the BSDs' sys/errno.h. Darwin and
+ * FreeBSD agree on every row but two: EOPNOTSUPP (Darwin 102, FreeBSD 45, which is Darwin's
+ * ENOTSUP) and EPROTO (Darwin 100, FreeBSD 92).
  *
  * @since 0.1.0
  * @category table
@@ -71,13 +94,15 @@ export const table = {
   EADDRNOTAVAIL: {
     tag: "AddressNotAvailable", linux: 99, darwin: 49, freebsd: 49, transient: true, kinds: ip,
     meaning: "the local address is not available on this machine",
-    hint: "on Linux a connect gets this when the ephemeral ports are exhausted (see net.ipv4.ip_local_port_range); " +
-      "when you chose the local address, check that it is assigned to an interface"
+    hint: {
+      ip: "on Linux a connect gets this when the ephemeral ports are exhausted (see net.ipv4.ip_local_port_range); " +
+        "when you chose the local address, check that it is assigned to an interface"
+    }
   },
   EAFNOSUPPORT: {
     tag: "AddressFamilyNotSupported", linux: 97, darwin: 47, freebsd: 47, transient: false, kinds: all,
     meaning: "addresses of this family cannot be used with this socket",
-    hint: "an IPv6 address on a host without IPv6, or an address of another family than the socket's"
+    hint: { ip: "an IPv6 address on a host without IPv6, or an address of another family than the socket's" }
   },
   EISCONN: {
     tag: "AlreadyConnected", linux: 106, darwin: 56, freebsd: 56, transient: false, kinds: all, raw: true,
@@ -86,12 +111,15 @@ export const table = {
   ETIMEDOUT: {
     tag: "TimedOut", linux: 110, darwin: 60, freebsd: 60, transient: true, kinds: all,
     meaning: "the connection was not established in time",
-    hint: "the peer did not answer: a firewall dropping packets, a listener whose backlog is full, or a host that is down"
+    hint: { ip: "the peer did not answer: a firewall dropping packets, a listener whose backlog is full, or a host that is down" }
   },
   ECONNREFUSED: {
     tag: "ConnectionRefused", linux: 111, darwin: 61, freebsd: 61, transient: true, kinds: all, pathCause: true,
     meaning: "the peer refused the connection",
-    hint: "nothing is listening there; for a unix socket, the file exists but its server is gone (a stale socket)"
+    hint: {
+      ip: "nothing is listening on that port",
+      unix: "the socket file exists but nothing listens on it: a stale socket, left behind by a server that is gone"
+    }
   },
   ECONNRESET: {
     tag: "ConnectionReset", linux: 104, darwin: 54, freebsd: 54, transient: true, kinds: ip,
@@ -100,17 +128,20 @@ export const table = {
   ENETUNREACH: {
     tag: "NetworkUnreachable", linux: 101, darwin: 51, freebsd: 51, transient: true, kinds: ip,
     meaning: "no route to the destination's network",
-    hint: "check the routing table and that the interface is up"
+    hint: { ip: "check the routing table and that the interface is up" }
   },
   EHOSTUNREACH: {
     tag: "HostUnreachable", linux: 113, darwin: 65, freebsd: 65, transient: true, kinds: ip,
     meaning: "the destination host cannot be reached",
-    hint: "the route says unreachable or the host did not answer ARP/neighbour discovery"
+    hint: { ip: "the route says unreachable or the host did not answer ARP/neighbour discovery" }
   },
   EADDRINUSE: {
     tag: "AddressInUse", linux: 98, darwin: 48, freebsd: 48, transient: true, kinds: all,
     meaning: "the local address is already in use",
-    hint: "permanent when you chose the local port; otherwise the kernel found no free 4-tuple"
+    hint: {
+      ip: "permanent when you chose the local port; otherwise the kernel found no free 4-tuple",
+      unix: "a socket file already exists at the local name"
+    }
   },
   EFAULT: {
     tag: "BadAddress", linux: 14, darwin: 14, freebsd: 14, transient: false, kinds: all, raw: true,
@@ -131,13 +162,24 @@ export const table = {
   EACCES: {
     tag: "PermissionDenied", linux: 13, darwin: 13, freebsd: 13, transient: false, kinds: all, pathCause: true,
     meaning: "permission denied",
-    hint: "a broadcast address needs SO_BROADCAST; a unix socket needs search permission on every directory " +
-      "of its path and write permission on the socket file"
+    hint: {
+      ip: "a route of type prohibit, a firewall rule or a security module rejected it, or a broadcast address " +
+        "was used without SO_BROADCAST",
+      unix: "a unix socket needs search permission on every directory of its path and write permission on the socket file"
+    },
+    // The manual page's causes, each with its own hint; `PermissionDenied.reason` is one of these
+    // (or "unknown", when the caller could not tell).
+    reasons: {
+      broadcast: "a broadcast address needs SO_BROADCAST on the socket",
+      prohibited: "a route of type prohibit or unreachable-by-policy, or a firewall rule, forbids this destination",
+      "search-prefix": "a unix socket needs search (x) permission on every directory of its path",
+      "socket-write": "a unix socket needs write permission on the socket file"
+    }
   },
   EAGAIN: {
     tag: "TryAgain", linux: 11, darwin: 35, freebsd: 35, transient: true, kinds: all,
     meaning: "the call cannot complete now",
-    hint: "over IP: no ephemeral port is free; for a unix socket on Linux: the listener's backlog is full"
+    hint: { ip: "no ephemeral port is free", unix: "on Linux: the listener's backlog is full" }
   },
   ENOTDIR: {
     tag: "NotADirectory", linux: 20, darwin: 20, freebsd: 20, transient: false, kinds: path, pathCause: true,
@@ -150,7 +192,7 @@ export const table = {
   ENOENT: {
     tag: "NotFound", linux: 2, darwin: 2, freebsd: 2, transient: true, kinds: path, pathCause: true,
     meaning: "the socket file does not exist",
-    hint: "the server has not created it yet, or a directory on the path is missing"
+    hint: { unix: "the server has not created it yet, or a directory on the path is missing" }
   },
   ELOOP: {
     tag: "SymlinkLoop", linux: 40, darwin: 62, freebsd: 62, transient: false, kinds: path, pathCause: true,
@@ -160,12 +202,15 @@ export const table = {
   EPERM: {
     tag: "OperationNotPermitted", linux: 1, darwin: 1, freebsd: 1, transient: false, kinds: all,
     meaning: "the operation is not permitted",
-    hint: "a firewall rule or a security module (seccomp, SELinux, AppArmor) rejected it"
+    hint: {
+      ip: "a firewall rule or a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it",
+      unix: "a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it"
+    }
   },
   EPROTOTYPE: {
     tag: "WrongProtocolType", linux: 91, darwin: 41, freebsd: 41, transient: false, kinds: path,
     meaning: "the socket type does not match the peer's",
-    hint: "a stream socket connecting to a datagram socket's path, or the other way round"
+    hint: { unix: "a stream socket connecting to a datagram socket's path, or the other way round" }
   },
   EINVAL: {
     tag: "InvalidArgument", linux: 22, darwin: 22, freebsd: 22, transient: false, kinds: all,
@@ -174,12 +219,12 @@ export const table = {
   EMFILE: {
     tag: "TooManyOpenFiles", linux: 24, darwin: 24, freebsd: 24, transient: true, kinds: all,
     meaning: "the process has reached its limit of open file descriptors",
-    hint: "see ulimit -n (RLIMIT_NOFILE), and look for leaked sockets"
+    hint: both("see ulimit -n (RLIMIT_NOFILE), and look for leaked sockets")
   },
   ENFILE: {
     tag: "TooManyOpenFiles", linux: 23, darwin: 23, freebsd: 23, transient: true, kinds: all,
     meaning: "the system has reached its limit of open files",
-    hint: "see fs.file-max"
+    hint: both("see fs.file-max")
   },
   ENOBUFS: {
     tag: "OutOfResources", linux: 105, darwin: 55, freebsd: 55, transient: true, kinds: all,
@@ -196,12 +241,56 @@ export const table = {
   ENOTCONN: {
     tag: "NotConnected", linux: 107, darwin: 57, freebsd: 57, transient: false, kinds: ["datagram"],
     meaning: "the socket has no peer",
-    hint: "the datagram association was dissolved, or never made"
+    hint: both("the datagram association was dissolved, or never made")
   },
   EDESTADDRREQ: {
     tag: "DestinationRequired", linux: 89, darwin: 39, freebsd: 39, transient: false, kinds: ["datagram"],
     meaning: "a send needs a destination and the socket has no peer",
-    hint: "the datagram association was dissolved; connect again to associate"
+    hint: both("the datagram association was dissolved; connect again to associate")
+  },
+  // What ICMP rejects, down interfaces and the BSDs' stacks add (Linux's icmp_err_convert, the
+  // BSDs' in_pcb and arp code).
+  ENOPROTOOPT: {
+    tag: "ProtocolNotAvailable", linux: 92, darwin: 42, freebsd: 42, transient: false, kinds: all,
+    meaning: "the protocol is not available",
+    hint: {
+      ip: "on a connect, an ICMP protocol-unreachable reject: a firewall rule (REJECT --reject-with " +
+        "icmp-proto-unreachable) or a peer without this protocol; on setsockopt, an option this socket lacks",
+      unix: "from setsockopt: an option this socket does not have"
+    }
+  },
+  ENETDOWN: {
+    tag: "NetworkDown", linux: 100, darwin: 50, freebsd: 50, transient: true, kinds: ip,
+    meaning: "the network is down",
+    hint: { ip: "the interface the route uses is down (ip link show)" }
+  },
+  EHOSTDOWN: {
+    tag: "HostDown", linux: 112, darwin: 64, freebsd: 64, transient: true, kinds: ip,
+    meaning: "the destination host is down",
+    hint: { ip: "the host did not answer ARP/neighbour discovery (the BSDs report this where Linux says EHOSTUNREACH)" }
+  },
+  ECONNABORTED: {
+    tag: "ConnectionAborted", linux: 103, darwin: 53, freebsd: 53, transient: true, kinds: ip,
+    meaning: "the local network stack aborted the connection",
+    hint: { ip: "a retransmission timer or a local reset ended the handshake" }
+  },
+  EOPNOTSUPP: {
+    tag: "OperationNotSupported", linux: 95, darwin: 102, freebsd: 45, transient: false, kinds: all,
+    meaning: "the operation is not supported on this socket",
+    hint: { ip: "an option or call this protocol does not have", unix: "an option or call AF_UNIX does not have (e.g. TCP_NODELAY)" }
+  },
+  EPROTO: {
+    tag: "ProtocolError", linux: 71, darwin: 100, freebsd: 92, transient: false, kinds: ip,
+    meaning: "a protocol error",
+    hint: { ip: "an ICMP parameter-problem reject: a router or the peer found the packet malformed" }
+  },
+  EMSGSIZE: {
+    tag: "MessageTooLong", linux: 90, darwin: 40, freebsd: 40, transient: false, kinds: ["datagram"],
+    meaning: "the datagram is larger than the socket or the path allows",
+    hint: {
+      ip: "send less per datagram: the path MTU may be smaller than the interface's",
+      unix: "send less per datagram, or raise the socket's send buffer (SO_SNDBUF)"
+    }
   }
 } as const satisfies Record<string, Row>
 
@@ -316,3 +405,50 @@ export const currentPlatform: Platform = (() => {
   const platform = (globalThis as { readonly process?: { readonly platform?: string } }).process?.platform
   return platform === "darwin" || platform === "freebsd" ? platform : "linux"
 })()
+
+
+/**
+ * The family an error's `address` (an `Address.format` string) belongs to; undefined for an
+ * empty address (a socket(2) error before any address was involved).
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const familyOf = (address: string): Family | undefined =>
+  address.startsWith("unix:") || address.startsWith("unix-abstract:") ? "unix" : address === "" ? undefined : "ip"
+
+/**
+ * The hint of a row for a family; with no family, the hints of every family.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const hintOf = (row: Row, family: Family | undefined): string | undefined => {
+  if (row.hint === undefined) return undefined
+  if (family !== undefined) return row.hint[family]
+  const hints = [...new Set([row.hint.ip, row.hint.unix].filter((h) => h !== undefined))]
+  return hints.length === 0 ? undefined : hints.join("; ")
+}
+
+/**
+ * What a walk of a unix socket's path can find wrong, with what it means and whether waiting can
+ * mend it: a server creates a missing socket file (and often its directory) when it starts, and
+ * replaces a stale one; nothing will turn a regular file or a directory into a socket, grant a
+ * permission or undo a symlink loop.
+ *
+ * @since 0.1.0
+ * @category table
+ */
+export const pathProblems = {
+  "missing-directory": { transient: true, meaning: "this directory does not exist" },
+  "missing-socket": { transient: true, meaning: "no socket file here: the directory exists, the server has not created it (yet)" },
+  "not-a-directory": { transient: false, meaning: "this is not a directory" },
+  "search-denied": { transient: false, meaning: "no search (x) permission on this directory" },
+  "write-denied": { transient: false, meaning: "no write permission on this socket file" },
+  "not-a-socket": {
+    transient: false,
+    meaning: "a regular file or a directory, not a socket: no server can listen here until it is removed"
+  },
+  "stale-socket": { transient: true, meaning: "a socket file nothing listens on (a server left it behind)" },
+  "symlink-loop": { transient: false, meaning: "symbolic links loop here" }
+} as const satisfies Record<string, { readonly transient: boolean; readonly meaning: string }>

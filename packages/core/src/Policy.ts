@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import {
+  Cause,
   Clock,
   Data,
   Deferred,
@@ -13,6 +14,7 @@ import {
   ExecutionStrategy,
   Exit,
   FiberRef,
+  Option,
   Random,
   Schedule,
   ScheduleDecision,
@@ -20,8 +22,11 @@ import {
   Scope
 } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Address from "./Address.js"
 import * as ConnectError from "./ConnectError.js"
 import * as Errno from "./Errno.js"
+import * as Attempts from "./internal/attempts.js"
+import * as Options from "./internal/options.js"
 
 /**
  * How a backoff spreads its delays. `none` is exact exponential; the others are the three
@@ -40,35 +45,82 @@ export type Jitter = "none" | "full" | "equal" | "decorrelated"
  * @category models
  */
 export interface BackoffOptions {
-  /** The first delay. */
+  /** The first delay: finite, not negative. */
   readonly base: Duration.DurationInput
-  /** No delay is longer than this. Default: no cap. */
+  /** No delay is longer than this. Default (and at most): 2^31 - 1 ms, the longest timer a runtime keeps. */
   readonly cap?: Duration.DurationInput
-  /** Growth per attempt. Default 2. */
+  /** Growth per attempt: a finite number above 1. Default 2. */
   readonly factor?: number
   /** Default `none`. */
   readonly jitter?: Jitter
-  /** Attempts in all, the first one included. */
+  /** Attempts in all, the first one included: a whole number, at least 1. */
   readonly maxAttempts?: number
   /** Stop retrying once this much time has passed since the first retry was scheduled. */
   readonly maxElapsed?: Duration.DurationInput
 }
 
 /**
- * An exponential backoff: outputs each delay it waits.
+ * A backoff schedule, and why its options are unusable if they are: then it stops at once, and
+ * `retryTransient` fails with `problem` before any attempt.
  *
  * @since 0.1.0
- * @category schedules
+ * @category models
  */
-export const backoff = (options: BackoffOptions): Schedule.Schedule<Duration.Duration, unknown> => {
-  const base = Duration.toMillis(options.base)
-  const cap = options.cap === undefined ? Infinity : Duration.toMillis(options.cap)
+export interface Backoff extends Schedule.Schedule<Duration.Duration, unknown> {
+  readonly problem: ConnectError.InvalidOption | undefined
+}
+
+const jitters: ReadonlyArray<string> = ["none", "full", "equal", "decorrelated"] satisfies ReadonlyArray<Jitter>
+
+// The longest delay a JavaScript timer keeps (setTimeout's limit).
+const maxDelay = 2 ** 31 - 1
+
+interface Checked {
+  readonly base: number
+  readonly cap: number
+  readonly factor: number
+  readonly jitter: Jitter
+  readonly maxAttempts: number | undefined
+  readonly maxElapsed: Duration.Duration | undefined
+}
+
+// Options come from configuration as often as from code: everything is checked, nothing thrown.
+const check = (options: BackoffOptions): Checked | ConnectError.InvalidOption => {
+  const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `backoff.${option}`, reason })
+  if (typeof options !== "object" || options === null) return invalid("options", "must be an object with at least base")
+  const base = Options.duration(options.base, false)
+  if (typeof base === "string") return invalid("base", base)
+  const cap = options.cap === undefined ? Duration.infinity : Options.duration(options.cap, true)
+  if (typeof cap === "string") return invalid("cap", cap)
   const factor = options.factor ?? 2
+  if (typeof factor !== "number" || !Number.isFinite(factor) || factor <= 1) {
+    return invalid("factor", `must be a finite number above 1, got ${Options.shown(factor)}`)
+  }
   const jitter = options.jitter ?? "none"
+  if (!jitters.includes(jitter)) return invalid("jitter", `must be one of ${jitters.join(", ")}, got ${Options.shown(jitter)}`)
+  const maxAttempts = options.maxAttempts
+  if (maxAttempts !== undefined && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)) {
+    return invalid("maxAttempts", `must be a whole number, at least 1, got ${Options.shown(maxAttempts)}`)
+  }
+  const maxElapsed = options.maxElapsed === undefined ? undefined : Options.duration(options.maxElapsed, true)
+  if (typeof maxElapsed === "string") return invalid("maxElapsed", maxElapsed)
+  return {
+    base: Duration.toMillis(base),
+    cap: Math.min(maxDelay, Duration.toMillis(cap)),
+    factor,
+    jitter,
+    maxAttempts,
+    maxElapsed
+  }
+}
+
+const exponential = (options: Checked): Schedule.Schedule<Duration.Duration, unknown> => {
+  const { base, cap, factor, jitter } = options
   const uniform = (low: number, high: number) =>
     Effect.map(Random.next, (r) => low + r * (high - low))
   const delayOf = (n: number, previous: number): Effect.Effect<number> => {
-    const exact = Math.min(cap, base * Math.pow(factor, n))
+    // base 0 stays 0 (0 × Infinity would be NaN once factor^n overflows)
+    const exact = base === 0 ? 0 : Math.min(cap, base * Math.pow(factor, n))
     switch (jitter) {
       case "none":
         return Effect.succeed(exact)
@@ -93,12 +145,28 @@ export const backoff = (options: BackoffOptions): Schedule.Schedule<Duration.Dur
       })
   )
   if (options.maxAttempts !== undefined) {
-    schedule = Schedule.zipLeft(schedule, Schedule.recurs(Math.max(0, options.maxAttempts - 1)))
+    schedule = Schedule.zipLeft(schedule, Schedule.recurs(options.maxAttempts - 1))
   }
   if (options.maxElapsed !== undefined) {
     schedule = Schedule.upTo(schedule, options.maxElapsed)
   }
   return schedule
+}
+
+/**
+ * An exponential backoff: outputs each delay it waits, every one within [0, cap]. Options that
+ * make no sense (a `jitter` it does not know, a negative or infinite `base`, a `factor` of 1 or
+ * less, a fractional `maxAttempts`) never throw here: the schedule stops at once and carries the
+ * problem, and `retryTransient` fails with it.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const backoff = (options: BackoffOptions): Backoff => {
+  const checked = check(options)
+  return checked instanceof ConnectError.InvalidOption
+    ? Object.assign(Schedule.as(Schedule.stop, Duration.zero), { problem: checked })
+    : Object.assign(exponential(checked), { problem: undefined })
 }
 
 /**
@@ -122,39 +190,104 @@ export interface RetryOptions {
 }
 
 /**
- * Retries transient errors on `schedule` and lets every other error through at once. After the
- * schedule gives up, the last error comes out as it was: the type stays the full union, so the
- * caller handles permanent tags and the last transient one alike.
+ * Retries transient errors on `schedule` and lets every other error through at once. When it
+ * gives up (the schedule is spent, or a later attempt failed permanently), the last error comes
+ * out re-created with `attempts` set (same class and tag, so `catchTag` matches, and a message
+ * that says "after N attempts"); the type stays the full union, so the caller handles permanent
+ * tags and the last transient one alike. A `backoff` whose options are unusable fails with its
+ * `InvalidOption` before any attempt.
+ *
+ * With a tracer installed, the whole loop is one span, `effect-connect.retry`, with its
+ * `retry.attempts` and `retry.outcome` (`ok`, the error's tag, or `interrupted`).
  *
  * @since 0.1.0
  * @category retry
  */
-export const retryTransient = <Out, R2>(schedule: Schedule.Schedule<Out, unknown, R2>, options: RetryOptions = {}) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | R2> =>
-  Effect.suspend(() => {
+export const retryTransient: {
+  (schedule: Backoff, options?: RetryOptions): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | ConnectError.InvalidOption, R>
+  <Out, R2>(schedule: Schedule.Schedule<Out, unknown, R2>, options?: RetryOptions): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E, R | R2>
+} = (<Out, R2>(schedule: Schedule.Schedule<Out, unknown, R2>, options: RetryOptions = {}) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConnectError.InvalidOption, R | R2> =>
+  Effect.withFiberRuntime((fiber) => {
+    const problem = (schedule as { readonly problem?: ConnectError.InvalidOption }).problem
+    if (problem !== undefined) return Effect.fail(problem)
+    const journal = fiber.getFiberRef(Attempts.current)
     let attempt = 0
-    return Effect.suspend(() => Effect.locally(self, currentAttempt, ++attempt)).pipe(
-      Effect.retry({ schedule, while: (e: E) => shouldRetry(e, options) })
+    const once = Effect.suspend(() => {
+      attempt++
+      const run = Effect.locally(self, currentAttempt, attempt)
+      if (journal === undefined) return run
+      journal.tries++
+      return Effect.tapError(run, (e) => Effect.sync(() => Attempts.failed(journal, e)))
+    })
+    const loop = Effect.retry(once, { schedule, while: (e: E) => shouldRetry(e, options) }).pipe(
+      Effect.mapError((e) => attempt > 1 ? ConnectError.withAttempts(e, attempt) : e)
     )
-  })
+    return fiber.currentTracer === Attempts.nativeTracer ? loop : loop.pipe(
+      Effect.onExit((exit) =>
+        Effect.annotateCurrentSpan({ "retry.attempts": attempt, "retry.outcome": outcomeOf(exit) })
+      ),
+      Effect.withSpan("effect-connect.retry", { captureStackTrace: false })
+    )
+  })) as typeof retryTransient
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return "ok"
+  const error = Cause.failureOption(exit.cause)
+  if (Option.isSome(error)) {
+    const tag = (error.value as { readonly _tag?: unknown } | null | undefined)?._tag
+    return typeof tag === "string" ? tag : "error"
+  }
+  return Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
+}
 
 const shouldRetry = (e: unknown, options: RetryOptions): boolean => {
-  const tag = (e as { readonly _tag?: unknown })._tag
-  const override = typeof tag === "string" ? options.retry?.[tag as ConnectError.ConnectError["_tag"]] : undefined
+  const tag = (e as { readonly _tag?: unknown } | null | undefined)?._tag
+  const override = typeof tag === "string" && Object.prototype.hasOwnProperty.call(options.retry ?? {}, tag)
+    ? options.retry?.[tag as ConnectError.ConnectError["_tag"]]
+    : undefined
   return override ?? ConnectError.isTransient(e)
 }
 
 /**
  * An overall deadline over everything `self` does (all its retries included). When it passes,
  * `self` is interrupted (closing any socket it holds) and the result is `TimedOut` with
- * `source: "deadline"` for `address`.
+ * `source: "deadline"`, `scope: "overall"`, the time it waited (`elapsed`), the attempts that
+ * had started, and the last failed attempt's own error as `cause` (with its diagnosis), read from
+ * the retry loop and the Connector under it. Its message says what happened: "gave up after
+ * 1.0 s and 14 attempts; the last failed with ECONNREFUSED: ... (nothing is listening on that
+ * port)". `label` names the target in the message; by default, the last attempt's address.
  *
  * @since 0.1.0
  * @category timeouts
  */
-export const deadline = (duration: Duration.DurationInput, address: string) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConnectError.TimedOut, R> =>
-  Effect.timeoutFail(self, { duration, onTimeout: () => ConnectError.deadline(address, Errno.currentPlatform) })
+export const deadline = (duration: Duration.DurationInput, label?: string) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConnectError.TimedOut | ConnectError.InvalidOption, R> =>
+  Effect.suspend((): Effect.Effect<A, E | ConnectError.TimedOut | ConnectError.InvalidOption, R> => {
+    const limit = Options.duration(duration, true)
+    if (typeof limit === "string") return Effect.fail(new ConnectError.InvalidOption({ option: "deadline", reason: limit }))
+    const journal = Attempts.journal()
+    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      Effect.flatten(Effect.timeoutTo(Effect.locally(self, Attempts.current, journal), {
+        duration: limit,
+        onSuccess: (a): Effect.Effect<A, ConnectError.TimedOut> => Effect.succeed(a),
+        onTimeout: () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(passed(journal, now - start, label)))
+      })))
+  })
+
+const passed = (journal: Attempts.Journal, elapsed: number, label: string | undefined): ConnectError.TimedOut => {
+  // A connect's attempts are its dials; a loop over something else counts its own tries.
+  const dials = journal.dials > 0
+  const attempts = dials ? journal.dials : journal.tries
+  const cause = journal.failed ? ConnectError.withAttempts(journal.last, dials ? journal.lastDials : journal.lastTries) : undefined
+  const address = label ?? (ConnectError.isErrnoError(cause) ? cause.address
+    : journal.target === undefined ? "" : Address.format(journal.target))
+  return ConnectError.deadline(address, Errno.currentPlatform, { scope: "overall", elapsed, attempts, cause })
+}
 
 /**
  * One failed attempt of a race.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Schedule, TestClock, Tracer } from "effect"
-import { Address, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
+import { Address, ConnectError, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
 
 const pg = Address.tcp("127.0.0.1", 5432)
 const at = (events: ReadonlyArray<ScriptedConnector.Event>, tag: ScriptedConnector.Event["_tag"]) =>
@@ -42,11 +42,12 @@ describe("Policy.retryTransient", () => {
       )
       yield* TestClock.adjust("10 seconds")
       const error = yield* Fiber.join(fiber)
-      expect(error).toMatchObject({ _tag: "PermissionDenied", errno: "EACCES", transient: false, reason: "unknown" })
+      expect(error).toMatchObject({ _tag: "PermissionDenied", errno: "EACCES", transient: false, reason: "prohibited" })
+      expect(error).not.toHaveProperty("attempts")
       expect(at(yield* ScriptedConnector.events, "Attempt")).toHaveLength(1)
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("EACCES")] }))))
 
-  it.scoped("gives up after maxAttempts with the last transient error", () =>
+  it.scoped("gives up after maxAttempts with the last transient error, re-created with the number of attempts", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 3 })),
@@ -54,9 +55,34 @@ describe("Policy.retryTransient", () => {
         Effect.fork
       )
       yield* TestClock.adjust("1 second")
-      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
+      const error = yield* Fiber.join(fiber)
+      expect(error).toBeInstanceOf(ConnectError.ConnectionRefused)
+      expect(error).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED", attempts: 3, transient: true })
+      expect(error.message).toBe(
+        "connect tcp://127.0.0.1:5432 failed with ECONNREFUSED after 3 attempts: the peer refused the connection " +
+          "(nothing is listening on that port)"
+      )
       expect(at(yield* ScriptedConnector.events, "Attempt").map(([, t]) => t)).toEqual([0, 10, 30])
+      // still matched by its tag
+      expect(yield* Effect.succeed(error).pipe(Effect.flip, Effect.catchTag("ConnectionRefused", (e) => Effect.succeed(e.attempts))))
+        .toBe(3)
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED")] }))))
+
+  it.scoped("a permanent error after some retries also says how many attempts there were", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 10 })),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toBeInstanceOf(ConnectError.PermissionDenied)
+      expect(error).toMatchObject({ _tag: "PermissionDenied", reason: "prohibited", attempts: 3, transient: false })
+      expect(error.message).toContain("failed with EACCES after 3 attempts")
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("EACCES")]
+    }))))
 
   it.scoped("per-tag overrides: NotFound made permanent, HostNotFound made transient", () =>
     Effect.gen(function*() {
@@ -145,31 +171,169 @@ describe("Policy.backoff", () => {
     }))
 })
 
+describe("Policy.backoff with options it cannot use", () => {
+  const cases: ReadonlyArray<readonly [string, unknown, string, string]> = [
+    ["jitter", { base: "10 millis", jitter: "bogus" }, "backoff.jitter", "must be one of none, full, equal, decorrelated, got \"bogus\""],
+    ["cap", { base: "10 millis", cap: "bogus" }, "backoff.cap", "must be a duration such as \"2 seconds\" or a number of milliseconds, got \"bogus\""],
+    ["base Infinity", { base: Infinity }, "backoff.base", "must be finite, got Infinity"],
+    ["base negative", { base: -5 }, "backoff.base", "must not be negative, got -5"],
+    ["base NaN", { base: NaN }, "backoff.base", "must be a duration, got NaN"],
+    ["base missing", {}, "backoff.base", "must be a duration such as \"2 seconds\" or a number of milliseconds, got undefined"],
+    ["cap negative", { base: 10, cap: "-1 seconds" }, "backoff.cap", "must not be negative, got \"-1 seconds\""],
+    ["factor 1", { base: 10, factor: 1 }, "backoff.factor", "must be a finite number above 1, got 1"],
+    ["factor NaN", { base: 10, factor: NaN }, "backoff.factor", "must be a finite number above 1, got NaN"],
+    ["maxAttempts 1.5", { base: 10, maxAttempts: 1.5 }, "backoff.maxAttempts", "must be a whole number, at least 1, got 1.5"],
+    ["maxAttempts 0", { base: 10, maxAttempts: 0 }, "backoff.maxAttempts", "must be a whole number, at least 1, got 0"],
+    ["maxElapsed", { base: 10, maxElapsed: NaN }, "backoff.maxElapsed", "must be a duration, got NaN"],
+    ["options", null, "backoff.options", "must be an object with at least base"]
+  ]
+  for (const [name, options, option, reason] of cases) {
+    it.scoped(`${name}: retryTransient fails with InvalidOption before any attempt`, () =>
+      Effect.gen(function*() {
+        const schedule = Policy.backoff(options as Policy.BackoffOptions)
+        const error = yield* Connector.connect(pg).pipe(Policy.retryTransient(schedule), Effect.flip)
+        expect(error).toBeInstanceOf(ConnectError.InvalidOption)
+        expect(error).toMatchObject({ _tag: "InvalidOption", option, reason, transient: false })
+        expect(yield* ScriptedConnector.events).toEqual([])
+        // used as a plain schedule it stops at once: no die, no hang
+        expect(yield* Effect.exit(Effect.retry(Effect.fail("x"), schedule))).toEqual(Exit.fail("x"))
+      }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()] }))))
+  }
+})
+
 describe("timeouts", () => {
-  it.scoped("a per-attempt timeout fails with TimedOut from our deadline and interrupts the attempt", () =>
+  const refused = "the peer refused the connection (nothing is listening on that port)"
+
+  it.scoped("a per-attempt timeout fails with TimedOut from our deadline, says so, and interrupts the attempt", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg, { timeout: "2 seconds" }).pipe(Effect.flip, Effect.fork)
       yield* TestClock.adjust("2 seconds")
-      expect(yield* Fiber.join(fiber)).toMatchObject({
-        _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", address: "tcp://127.0.0.1:5432", transient: true
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({
+        _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", scope: "attempt", elapsed: 2000,
+        address: "tcp://127.0.0.1:5432", transient: true
       })
+      expect(error.message).toBe("connect tcp://127.0.0.1:5432: the per-attempt timeout of 2.0 s passed before the connect finished")
       expect(at(yield* ScriptedConnector.events, "Interrupted")).toEqual([["tcp://127.0.0.1:5432", 2000]])
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
 
-  it.scoped("a timed-out attempt is retried; an overall deadline ends the whole loop", () =>
+  it.scoped("a timed-out attempt is retried; an overall deadline ends the whole loop and says which attempt was stopped", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg, { timeout: "1 second" }).pipe(
         Policy.retryTransient(Policy.backoff({ base: "500 millis", cap: "500 millis" })),
-        Policy.deadline("4 seconds", "tcp://127.0.0.1:5432"),
+        Policy.deadline("3.5 seconds"),
         Effect.flip,
         Effect.fork
       )
       yield* TestClock.adjust("5 seconds")
-      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TimedOut", source: "deadline" })
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "overall", attempts: 3, elapsed: 3500 })
+      expect(error.message).toBe(
+        "connect tcp://127.0.0.1:5432: gave up after 3.5 s during attempt 3; attempt 2 was stopped: " +
+          "the per-attempt timeout of 1.0 s passed before the connect finished"
+      )
       const events = yield* ScriptedConnector.events
       expect(at(events, "Attempt").map(([, t]) => t)).toEqual([0, 1500, 3000])
-      expect(at(events, "Interrupted").map(([, t]) => t)).toEqual([1000, 2500, 4000])
+      expect(at(events, "Interrupted").map(([, t]) => t)).toEqual([1000, 2500, 3500])
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
+
+  it.scoped("a deadline over refused retries keeps the last error and the attempt count, never the kernel's ETIMEDOUT story", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "50 millis" })),
+        Policy.deadline("1 second"),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      // attempts at 0, 50, 150, 350 and 750 ms; the next would be at 1550
+      expect(error).toMatchObject({
+        _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", scope: "overall", address: "tcp://127.0.0.1:5432",
+        attempts: 5, elapsed: 1000, transient: true
+      })
+      expect(error._tag === "TimedOut" && error.cause).toBeInstanceOf(ConnectError.ConnectionRefused)
+      expect(error).toHaveProperty("cause", expect.objectContaining({ _tag: "ConnectionRefused", errno: "ECONNREFUSED", attempts: 5 }))
+      expect(error.message).toBe(`connect tcp://127.0.0.1:5432: gave up after 1.0 s and 5 attempts; the last failed with ECONNREFUSED: ${refused}`)
+      expect(error.message).not.toMatch(/did not answer|kernel|ETIMEDOUT/)
+      expect(yield* Effect.fail(error).pipe(Effect.catchTag("TimedOut", (e) => Effect.succeed(e.source)))).toBe("deadline")
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED")] }))))
+
+  it.scoped("a deadline that passes while an attempt is in flight says which attempt failed last", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "100 millis" })),
+        Policy.deadline("1 second", "db"),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "TimedOut", address: "db", attempts: 2, cause: { _tag: "ConnectionRefused", attempts: 1 } })
+      expect(error.message).toBe(
+        `connect db: gave up after 1.0 s during attempt 2; attempt 1, connect tcp://127.0.0.1:5432, failed with ECONNREFUSED: ${refused}`
+      )
+      expect(at(yield* ScriptedConnector.events, "Interrupted")).toEqual([["tcp://127.0.0.1:5432", 1000]])
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.hang]
+    }))))
+
+  it.scoped("a deadline before any attempt finished says so", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Connector.connect(pg).pipe(Policy.deadline("1 second"), Effect.flip, Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "overall", attempts: 1, elapsed: 1000 })
+      expect(error).not.toHaveProperty("cause")
+      expect(error.message).toBe("connect tcp://127.0.0.1:5432: gave up after 1.0 s: the first attempt had not finished")
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
+
+  it.scoped("a unix path's diagnosis survives the deadline", () =>
+    Effect.gen(function*() {
+      const diagnosis = { component: "/run/missing", problem: "missing-directory" } as const
+      const fiber = yield* Effect.catchTag(
+        Connector.connect(Address.unix("/run/missing/app.sock")),
+        "NotFound",
+        (e) => Effect.fail(new ConnectError.NotFound({ ...e, diagnosis }))
+      ).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "100 millis", cap: "100 millis" })),
+        Policy.deadline("250 millis"),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("250 millis")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "TimedOut", attempts: 3, cause: { _tag: "NotFound", diagnosis, transient: true } })
+      expect(error.message).toBe(
+        "connect unix:///run/missing/app.sock: gave up after 250 ms and 3 attempts; the last failed with ENOENT: " +
+          "/run/missing: this directory does not exist"
+      )
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "unix:///run/missing/app.sock": [ScriptedConnector.fail("ENOENT")] }))))
+
+  it.effect("a deadline over anything else counts the retry loop's tries", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fail({ _tag: "Busy", transient: true, message: "the server said busy" }).pipe(
+        Policy.retryTransient(Schedule.spaced("300 millis")),
+        Policy.deadline("1 second"),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "TimedOut", attempts: 4, address: "", cause: { _tag: "Busy" } })
+      expect(error.message).toBe("connect (no address): gave up after 1.0 s and 4 attempts; the last failed: the server said busy")
+    }))
+
+  it.effect("a deadline that is not a duration is InvalidOption, and nothing runs", () =>
+    Effect.gen(function*() {
+      let ran = false
+      const error = yield* Effect.sync(() => (ran = true)).pipe(Policy.deadline("soon" as Duration.DurationInput), Effect.flip)
+      expect(error).toMatchObject({
+        _tag: "InvalidOption", option: "deadline",
+        reason: "must be a duration such as \"2 seconds\" or a number of milliseconds, got \"soon\""
+      })
+      expect(ran).toBe(false)
+    }))
 })
 
 describe("racing addresses (RFC 8305)", () => {
@@ -260,6 +424,44 @@ describe("input and observability", () => {
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}))))
 
+  it.scoped("a timeout or attempt delay that is not a duration is InvalidAddress for the option, before any attempt", () =>
+    Effect.gen(function*() {
+      const bogus = "bogus" as Duration.DurationInput
+      expect(yield* Effect.flip(Connector.connect(pg, { timeout: bogus }))).toMatchObject({
+        _tag: "InvalidAddress", input: "tcp://127.0.0.1:5432", field: "option",
+        reason: "timeout must be a duration such as \"2 seconds\" or a number of milliseconds, got \"bogus\""
+      })
+      expect(yield* Effect.flip(Connector.connect(Address.tcp("db.internal", 5432), { attemptDelay: bogus }))).toMatchObject({
+        _tag: "InvalidAddress", field: "option",
+        reason: "attemptDelay must be a duration such as \"2 seconds\" or a number of milliseconds, got \"bogus\""
+      })
+      expect(yield* Effect.flip(Connector.connect(pg, { timeout: -1 })))
+        .toMatchObject({ _tag: "InvalidAddress", field: "option", reason: "timeout must not be negative, got -1" })
+      expect(yield* Effect.flip(Connector.connect(pg, { timeout: NaN })))
+        .toMatchObject({ _tag: "InvalidAddress", field: "option", reason: "timeout must be a duration, got NaN" })
+      expect(yield* ScriptedConnector.events).toEqual([])
+    }).pipe(Effect.provide(ScriptedConnector.layer({}, { "db.internal": ["127.0.0.1", "::1"] }))))
+
+  it.scoped("a latency histogram per outcome, beside the attempts counter", () =>
+    Effect.gen(function*() {
+      const refused = Metric.tagged(Connector.latency, "outcome", "ConnectionRefused")
+      const ok = Metric.tagged(Connector.latency, "outcome", "ok")
+      const before = [yield* Metric.value(refused), yield* Metric.value(ok)]
+      const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 8)).pipe(
+        Policy.retryTransient(Schedule.spaced("1 millis")),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const after = [yield* Metric.value(refused), yield* Metric.value(ok)]
+      expect(after[0]!.count - before[0]!.count).toBe(1)
+      expect(after[0]!.sum - before[0]!.sum).toBeCloseTo(0.25, 9)
+      expect(after[1]!.count - before[1]!.count).toBe(1)
+      expect(after[1]!.sum - before[1]!.sum).toBeCloseTo(0.5, 9)
+    }).pipe(Effect.provide(ScriptedConnector.layer({
+      "tcp://127.0.0.1:8": [ScriptedConnector.fail("ECONNREFUSED", "250 millis"), ScriptedConnector.succeed("500 millis")]
+    }))))
+
   it.scoped("counts attempts by outcome", () =>
     Effect.gen(function*() {
       const refused = Metric.tagged(Connector.attempts, "outcome", "ConnectionRefused")
@@ -278,7 +480,7 @@ describe("input and observability", () => {
       "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
     }))))
 
-  it.scoped("a span per attempt, with its address, attempt and outcome, when a tracer is installed", () => {
+  it.scoped("a span per attempt, with its address, attempt and outcome, and one for the loop, when a tracer is installed", () => {
     const native = Effect.runSync(Effect.tracer)
     const spans: Array<Tracer.Span> = []
     const recording = Tracer.make({
@@ -303,6 +505,12 @@ describe("input and observability", () => {
           { "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 2, "connect.outcome": "ok", "connect.local": "tcp://127.0.0.1:40001" }
         ])
       expect(spans.every((s) => s.status._tag === "Ended")).toBe(true)
+      // one span around the whole loop, the attempts' parent
+      const loop = spans.filter((s) => s.name === "effect-connect.retry")
+      expect(loop.map((s) => Object.fromEntries(s.attributes))).toEqual([{ "retry.attempts": 2, "retry.outcome": "ok" }])
+      expect(spans.filter((s) => s.name === "effect-connect.connect").every((s) =>
+        s.parent._tag === "Some" && s.parent.value.spanId === loop[0]!.spanId
+      )).toBe(true)
     }).pipe(Effect.provide(ScriptedConnector.layer({
       "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
     })))

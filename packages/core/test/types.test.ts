@@ -1,6 +1,6 @@
 // Type-level tests: `npm test` runs `tsc -b` over this file first, so an assertion that stops
 // holding fails the build; the runtime part only checks that the programs are what they say.
-import { Effect, type Scope } from "effect"
+import { Effect, type Schedule, type Scope } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import { Address, ConnectError, Connector, Policy } from "@effect-connect/core"
 
@@ -27,7 +27,7 @@ describe("the error type is precise per address family", () => {
     expectTypeOf<Tags<ConnectError.TransientConnectError>>().toEqualTypeOf<
       | "ConnectionRefused" | "TimedOut" | "ConnectionReset" | "NetworkUnreachable" | "HostUnreachable"
       | "AddressInUse" | "AddressNotAvailable" | "TryAgain" | "NotFound" | "TooManyOpenFiles" | "OutOfResources"
-      | "ResolveFailed"
+      | "NetworkDown" | "HostDown" | "ConnectionAborted" | "ResolveFailed"
     >()
     const e = {} as ConnectError.ConnectError
     if (ConnectError.isTransient(e)) expectTypeOf(e).toEqualTypeOf<ConnectError.TransientConnectError>()
@@ -48,7 +48,11 @@ describe("the error type is precise per address family", () => {
         AddressFamilyNotSupported: (e) => Effect.succeed(e.message),
         InvalidArgument: (e) => Effect.succeed(e.message),
         ProtocolNotSupported: (e) => Effect.succeed(e.message),
+        ProtocolNotAvailable: (e) => Effect.succeed(e.message),
+        OperationNotSupported: (e) => Effect.succeed(e.message),
         UnknownErrno: (e) => Effect.succeed(e.message),
+        // a backoff whose options it cannot use
+        InvalidOption: (e) => Effect.succeed(`${e.option}: ${e.reason}`),
         // the last transient one, after the schedule gave up
         ConnectionRefused: (e) => Effect.succeed(`stale socket: ${e.address}`),
         NotFound: (e) => Effect.succeed(`no socket file: ${e.address}`),
@@ -63,5 +67,14 @@ describe("the error type is precise per address family", () => {
     expectTypeOf<ErrorOf<typeof program>>().toBeNever()
     expectTypeOf(program).toEqualTypeOf<Effect.Effect<string | number, never, Connector.Connector | Scope.Scope>>()
     expect(Effect.isEffect(program)).toBe(true)
+  })
+
+  it("only a backoff can be an InvalidOption; a deadline adds TimedOut and InvalidOption", () => {
+    const backedOff = tcpConnect.pipe(Policy.retryTransient(Policy.backoff({ base: "1 millis" })))
+    expectTypeOf<Extract<ErrorOf<typeof backedOff>, { _tag: "InvalidOption" }>>().toEqualTypeOf<ConnectError.InvalidOption>()
+    const unixDeadline = unixConnect.pipe(Policy.deadline("1 second"))
+    expectTypeOf<Tags<ErrorOf<typeof unixDeadline>>>().toEqualTypeOf<Tags<ErrorOf<typeof unixConnect>> | "InvalidOption">()
+    const scheduled = Effect.fail("x" as const).pipe(Policy.retryTransient({} as Schedule.Schedule<number>))
+    expectTypeOf<ErrorOf<typeof scheduled>>().toEqualTypeOf<"x">()
   })
 })

@@ -3,14 +3,22 @@
 import { type Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect } from "effect"
 import { Socket as NetSocket } from "node:net"
+import { constants } from "node:os"
 import type { Binding, SockAddr } from "./binding.js"
 import { fromSockAddr } from "./sockaddr.js"
 
 export type Context<K extends Errno.Kind | "raw"> = Omit<ConnectError.ErrnoContext<K>, "syscall">
 
+// The platform's names for its errno numbers (the first of aliases such as EAGAIN/EWOULDBLOCK),
+// so that an errno the table lacks keeps its name in UnknownErrno.
+const errnoNames = new Map<number, string>()
+for (const [name, code] of Object.entries(constants.errno)) if (!errnoNames.has(code)) errnoNames.set(code, name)
+
 /** `-errno` from the binding, as the tagged error of the context's kind. */
-export const errnoError = <K extends Errno.Kind | "raw">(rc: number, syscall: ConnectError.Syscall, context: Context<K>) =>
-  ConnectError.fromErrno(-rc, { ...context, syscall })
+export const errnoError = <K extends Errno.Kind | "raw">(rc: number, syscall: ConnectError.Syscall, context: Context<K>) => {
+  const errnoName = errnoNames.get(-rc)
+  return ConnectError.fromErrno(-rc, { ...context, syscall, ...(errnoName === undefined ? {} : { errnoName }) })
+}
 
 /** Fails with the tagged error when a binding call returned `-errno`. */
 export const check = <K extends Errno.Kind | "raw">(
