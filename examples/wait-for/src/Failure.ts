@@ -1,8 +1,8 @@
 /**
  * The truth a failed wait carries, read off the library's errors: the tag, the errno, a unix
  * path's diagnosis, and for a deadline or a spent retry the attempts, the time and the last
- * attempt's own error (`cause`). Fields are read by name, so that an error from a core that does
- * not set one of them yet still prints, with the CLI's own count in its place.
+ * attempt's own error (`cause`). Read by field name: the error of an http attempt or of a
+ * `--reverse` wait is not a `ConnectError`, and a cause is `unknown` to the type system.
  *
  * @since 0.1.0
  */
@@ -19,28 +19,16 @@ const number = (u: object, key: string): number | undefined => {
 }
 
 /**
- * Any error, as data. `seen` fills what the error does not carry itself: the attempts counted
- * and the time measured by the CLI, and the last attempt's error it saw.
+ * Any error, as data.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const info = (
-  error: unknown,
-  seen?: { readonly attempts: number; readonly elapsed: number; readonly last: unknown }
-): ErrorInfo => {
+export const info = (error: unknown): ErrorInfo => {
   if (!Predicate.isObject(error)) return { tag: "Unknown", message: String(error) }
   const e = error as object
   const diagnosis = (e as { diagnosis?: unknown }).diagnosis
-  const ownCause = (e as { cause?: unknown }).cause
-  const isDeadline = text(e, "_tag") === "TimedOut" && text(e, "source") === "deadline"
-  // Our deadline's error is only as good as the attempt it cut short: that one is the cause.
-  const cause = Predicate.isObject(ownCause) && Predicate.hasProperty(ownCause, "_tag")
-    ? ownCause
-    : isDeadline && seen?.last !== undefined && seen.last !== error
-    ? seen.last
-    : undefined
-  const spent = isDeadline || cause !== undefined || number(e, "attempts") !== undefined
+  const cause = (e as { cause?: unknown }).cause
   const out: { -readonly [K in keyof ErrorInfo]: ErrorInfo[K] } = {
     tag: text(e, "_tag") ?? (e instanceof Error ? e.name : "Unknown"),
     message: text(e, "message") ?? (e instanceof Error ? e.message : String(e))
@@ -64,11 +52,11 @@ export const info = (
   }
   const status = number(e, "status")
   if (status !== undefined) out.status = status
-  const attempts = number(e, "attempts") ?? (spent ? seen?.attempts : undefined)
+  const attempts = number(e, "attempts")
   if (attempts !== undefined) out.attempts = attempts
-  const elapsed = number(e, "elapsed") ?? (spent ? seen?.elapsed : undefined)
+  const elapsed = number(e, "elapsed")
   if (elapsed !== undefined) out.elapsed = Math.round(elapsed)
-  if (cause !== undefined) out.cause = info(cause)
+  if (Predicate.hasProperty(cause, "_tag")) out.cause = info(cause)
   return out
 }
 

@@ -132,7 +132,7 @@ export const run = (
               : finish("up", found ?? {})
           ),
         onFailure: (error) => {
-          const info = Failure.info(error, { attempts, elapsed: elapsed(), last })
+          const info = Failure.info(error)
           const result = finish(statusOf(info), { error: info })
           // Only a permanent failure decides the run early: a deadline is every target's at once.
           return Effect.as(result.status === "failed" ? Deferred.succeed(stop, undefined) : Effect.void, result)
