@@ -7,7 +7,7 @@
 // bundle that path is rewritten relative to the bundle, so the bundle finds the addon that
 // native's install built.
 import { build } from "esbuild"
-import { chmodSync, readFileSync } from "node:fs"
+import { chmodSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -31,6 +31,8 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
       })
     }
   }
+  // Chunk names carry a hash: a stale chunk from an earlier build would stay beside the new ones.
+  rmSync(outdir, { recursive: true, force: true })
   await build({
     entryPoints: { "wait-for": join(root, "src", "main.ts") },
     outdir,
@@ -47,6 +49,8 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
     logLevel: "warning",
     // undici is CommonJS: its requires of Node's modules need a real `require` in an ES module.
     banner: { js: "import { createRequire as __wfRequire } from \"node:module\"; const require = __wfRequire(import.meta.url);" },
+    // Clients of @effect-connect/clients that wait-for never loads (optional peers there).
+    external: ["ioredis", "pg", "postgres", "mysql2", "@effect/sql-pg", "@effect/platform-node/NodeHttpClient"],
     plugins: [addon]
   })
   const entry = join(outdir, "wait-for.js")

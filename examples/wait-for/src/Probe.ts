@@ -6,7 +6,6 @@
  */
 import { Address, ConnectError, Connector, Errno } from "@effect-connect/core"
 import { Effect, Predicate, Schema, type Scope } from "effect"
-import * as Http from "./http.js"
 import * as Target from "./Target.js"
 
 /**
@@ -125,12 +124,18 @@ export const make = (
   }
   const address = target.url.href
   return Effect.gen(function*() {
-    // undici is loaded only when there is an http target: it is most of a cold start's cost.
-    // A bundle imports CommonJS undici as its default export; Node's loader also names its exports.
-    const undici = yield* Effect.promise(() =>
-      import("undici").then((m) => (typeof m.Agent === "function" ? m : (m as unknown as { default: typeof m }).default))
+    // undici (and our connect under it) is loaded only when there is an http target: it is most
+    // of a cold start's cost. A bundle imports CommonJS undici as its default export.
+    const [undici, { Undici }] = yield* Effect.promise(() =>
+      Promise.all([
+        import("undici").then((m) => (typeof m.Agent === "function" ? m : (m as unknown as { default: typeof m }).default)),
+        import("@effect-connect/clients")
+      ])
     )
-    const connect = yield* Http.connect(Http.dial({ timeout: options.attemptTimeout }), { rejectUnauthorized: !options.insecure })
+    const connect = yield* Undici.connect(
+      (address) => Connector.connect(address, { timeout: options.attemptTimeout }),
+      { tls: { rejectUnauthorized: !options.insecure } }
+    )
     const agent = yield* Effect.acquireRelease(
       Effect.sync(() => new undici.Agent({ connect, connectTimeout: options.attemptTimeout, headersTimeout: options.attemptTimeout })),
       (agent) => Effect.promise(() => agent.destroy())

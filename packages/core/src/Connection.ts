@@ -14,7 +14,12 @@ import type * as Address from "./Address.js"
  * @category models
  */
 export interface Connection {
-  /** The file descriptor; owned by the connection until `toNodeSocket` hands it to Node. */
+  /**
+   * The file descriptor. Exactly one owner closes it, once: the connection's scope, until
+   * `toNodeSocket()` hands it to a `net.Socket` (which the scope then destroys) or `detach()` hands
+   * it to the caller (the scope then leaves it alone). Closing it yourself while the scope or a
+   * `net.Socket` owns it makes the later close hit whatever file reuses the number.
+   */
   readonly fd: number
   /** getsockname(2) after the connect; a unix client end is unnamed: `unix("")`. */
   readonly local: Address.Tcp | Address.Unix
@@ -22,9 +27,18 @@ export interface Connection {
   readonly remote: Address.Tcp | Address.Unix
   /**
    * A `net.Socket` that adopts the fd. The first call moves ownership of the fd to Node; later
-   * calls return the same socket; the connection's scope destroys it on close.
+   * calls return the same socket; the connection's scope destroys it on close. It looks like any
+   * connected `net.Socket`, and its `connect(...)` (which clients such as pg call themselves)
+   * issues no connect(2): it emits 'connect' and 'ready' on the next tick and calls the callback.
+   * Throws after `detach()` or once the scope has closed.
    */
   readonly toNodeSocket: () => NetSocket
+  /**
+   * Hands the fd to the caller, for clients that adopt a raw fd: the scope no longer closes it,
+   * the caller must. Returns `fd`. Throws after `toNodeSocket()`, a previous `detach()`, or once
+   * the scope has closed.
+   */
+  readonly detach: () => number
   /** An `@effect/platform` `Socket` over the same `net.Socket`. */
   readonly toSocket: () => Effect.Effect<Socket>
 }

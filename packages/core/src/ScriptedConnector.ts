@@ -104,6 +104,9 @@ const fakeConnection = (address: Connector.Dialable, port: number): Connection =
   toNodeSocket: () => {
     throw new Error("a scripted connection has no file descriptor")
   },
+  detach: () => {
+    throw new Error("a scripted connection has no file descriptor")
+  },
   toSocket: () => Effect.dieMessage("a scripted connection has no file descriptor")
 })
 

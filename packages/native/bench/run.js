@@ -2,15 +2,20 @@
 // in flight, in one run: NativeConnector vs net.connect vs Effect.async(net.connect) vs
 // NodeSocket.makeNet vs C, against a C acceptor in its own process, and the "floor": the
 // addon's bare syscalls in an Effect scope, what any Effect connect on this runtime costs. Then memory per open
-// connection and event-loop lag with 10k connects in flight, each in a fresh child process so
+// connection, event-loop lag with 10k connects in flight, and a storm of 10k connects timing out
+// against a black hole in another process, each in a fresh child process so
 // one contender's heap does not flatter the next. Prints rates, latencies and ratios: absolute
 // numbers on shared machines are noise, ratios within one run are not.
 //
 //   node bench/run.js                  the whole bench (npm run bench)
+//   BENCH_ROWS=connect|clients         only the connect rows (and memory, lag) or only the clients'
+//                                      rows (packages/clients/bench/clients.ts: pg and undici over
+//                                      ours vs their own connect, against real servers)
 //   node bench/run.js rss <who> <path> one memory measurement (a child of the bench)
 //   node bench/run.js lag <who> <port> one event-loop lag measurement (a child of the bench)
+//   node bench/run.js storm <who> <port> one storm against a black hole (a child of the bench)
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -156,6 +161,27 @@ const rss = async (who, path) => {
   process.exit(0)
 }
 
+// How late an interval timer of `ms` came while `work` ran (a loop blocked throughout shows as
+// one late tick, so the last gap counts too), and how long `work` took, in milliseconds.
+const timerLag = async (ms, work) => {
+  const delays = []
+  let last = performance.now()
+  const probe = setInterval(() => {
+    const now = performance.now()
+    delays.push(now - last - ms)
+    last = now
+  }, ms)
+  await new Promise((r) => setTimeout(r, 2 * ms + 10))
+  delays.length = 0
+  const began = performance.now()
+  await work()
+  const took = performance.now() - began
+  delays.push(performance.now() - last - ms)
+  clearInterval(probe)
+  delays.sort((a, b) => a - b)
+  return { took, lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length }
+}
+
 // Event-loop delay while 10k connect-then-close start at once (over the 8 TCP ports), each as
 // its own root fiber or promise, the way a server's requests would. A 1 ms interval timer records
 // how late each tick came; a loop blocked throughout shows as one late tick, so the last gap
@@ -171,22 +197,28 @@ const lag = async (who, port) => {
     "harness (fibers)": () => run(Effect.promise(noop)),
     "harness (promises)": noop
   }[who]
-  const delays = []
-  let last = performance.now()
-  const probe = setInterval(() => {
-    const now = performance.now()
-    delays.push(now - last - 1)
-    last = now
-  }, 1)
-  await new Promise((r) => setTimeout(r, 20))
-  delays.length = 0
-  const began = performance.now()
-  await Promise.all(Array.from({ length: n }, (_, k) => start(k)))
-  const rate = n / ((performance.now() - began) / 1000)
-  delays.push(performance.now() - last - 1)
-  clearInterval(probe)
-  delays.sort((a, b) => a - b)
-  console.log(JSON.stringify({ rate, lagP50: percentile(delays, 0.5), lagP99: percentile(delays, 0.99), lagMax: delays[delays.length - 1], ticks: delays.length }))
+  const { took, ...delays } = await timerLag(1, () => Promise.all(Array.from({ length: n }, (_, k) => start(k))))
+  console.log(JSON.stringify({ rate: n / (took / 1000), ...delays }))
+  process.exit(0)
+}
+
+// The storm: 10k connects started at once to a black hole in another process (black-hole.cjs),
+// each with a 1 s timeout, so all of them time out together. A 10 ms interval timer records how
+// late each tick came. "harness" starts 10k root fibers the same way, each a 1 s timeout around
+// Effect.never: the part of the delay that is 10k fibers and their timeouts, not connecting.
+const storm = async (who, port) => {
+  const n = 10000
+  const to = Address.tcp("127.0.0.1", port)
+  const one = who === "native"
+    ? Effect.scoped(Connector.connect(to, { timeout: "1 second" }))
+    : Effect.timeoutFail(Effect.never, { duration: "1 second", onTimeout: () => "timeout" })
+  const fds = () => readdirSync("/proc/self/fd").length
+  const before = fds()
+  let outcomes = []
+  const lagged = await timerLag(10, async () => {
+    outcomes = await Promise.all(Array.from({ length: n }, () => run(Effect.match(one, { onFailure: () => 1, onSuccess: () => 0 }))))
+  })
+  console.log(JSON.stringify({ ...lagged, failed: outcomes.reduce((a, b) => a + b, 0), fdsBack: fds() === before }))
   process.exit(0)
 }
 
@@ -245,6 +277,11 @@ const main = async () => {
     console.error(`waited ${await drainTimeWait()} s for TIME_WAIT to drain`)
     const lags = Object.fromEntries(["native", "harness (fibers)", "net.connect", "harness (promises)"].map((who) => [who, child(["lag", who, String(port)])]))
 
+    const hole = spawn(process.execPath, [join(here, "black-hole.cjs")], { stdio: ["ignore", "pipe", "inherit"] })
+    const holePort = await new Promise((resolve) => hole.stdout.once("data", (line) => resolve(line.toString().trim())))
+    const storms = Object.fromEntries(["native", "harness"].map((who) => [who, child(["storm", who, holePort])]))
+    hole.kill()
+
     const f = (x) => (x === undefined ? "-" : Math.round(x.rate).toString())
     const lat = (x) => (x === undefined ? "-" : `${x.p50.toFixed(0)} / ${x.p99.toFixed(0)}`)
     const r = (a, b) => (a === undefined || b === undefined ? "-" : (a.rate / b.rate).toFixed(2) + "x")
@@ -268,13 +305,29 @@ const main = async () => {
       who, "per s": Math.round(l.rate), ticks: l.ticks, "lag p50 ms": l.lagP50.toFixed(2), "lag p99 ms": l.lagP99.toFixed(2),
       "lag max ms": l.lagMax.toFixed(2)
     })))
+    console.log("storm: 10k connects at once to a black hole in another process, 1 s timeouts; a 10 ms timer's lag; harness: 10k fibers with a 1 s timeout around Effect.never")
+    console.table(Object.entries(storms).map(([who, l]) => ({
+      who, "took ms": Math.round(l.took), failed: l.failed, "fds back": l.fdsBack, ticks: l.ticks,
+      "lag p50 ms": l.lagP50.toFixed(2), "lag p99 ms": l.lagP99.toFixed(2), "lag max ms": l.lagMax.toFixed(2)
+    })))
   } finally {
     acceptor.kill()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
+// The clients' rows share the clients' tests' server harness (TypeScript): vite-node runs them.
+const clients = () => {
+  const root = new URL("../../../", import.meta.url).pathname
+  execFileSync(join(root, "node_modules/.bin/vite-node"), ["--config", "vitest.config.ts", "packages/clients/bench/clients.ts"], { cwd: root, stdio: "inherit" })
+}
+
 const [mode, who, arg] = process.argv.slice(2)
+const rows = process.env.BENCH_ROWS ?? "all"
 if (mode === "rss") await rss(who, arg)
 else if (mode === "lag") await lag(who, Number(arg))
-else await main()
+else if (mode === "storm") await storm(who, Number(arg))
+else {
+  if (rows !== "clients") await main()
+  if (rows !== "connect") clients()
+}

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <string>
@@ -323,37 +324,60 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
 
 // sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL. Returns the bytes queued or -errno (-EISCONN on a
 // connected stream socket; a connected datagram socket on Linux sends to the given address).
+// The address is converted first: reading it runs JavaScript (getters, proxies), which could
+// detach or shrink the data's buffer, so the data pointer is taken only after the last line of
+// JavaScript and used at once. A buffer detached by then sends an empty datagram.
 Napi::Value SendTo(const Napi::CallbackInfo& info) {
   int fd;
-  const uint8_t* bytes;
-  size_t len;
-  if (!ArgFd(info, 0, &fd) || !ArgBytes(info, 1, &bytes, &len)) return info.Env().Undefined();
+  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
   sys::SockAddr addr;
   int r = ReadSockAddr(info.Env(), info[2], &addr);
   if (r == kThrown) return info.Env().Undefined();
+  const uint8_t* bytes;
+  size_t len;
+  if (!ArgBytes(info, 1, &bytes, &len)) return info.Env().Undefined();
   if (r < 0) return Num(info.Env(), r);
   return Num(info.Env(), static_cast<double>(sys::SendTo(fd, bytes, len, addr)));
 }
 
-// recvmsg(2) with MSG_DONTWAIT, at most maxBytes. Returns { data, from, truncated } or -errno
-// (-EAGAIN when nothing is queued). `truncated`: the datagram was longer than maxBytes and the
-// rest is lost. `from` is AF_UNSPEC when the kernel gives no address (a stream socket, an
-// unnamed unix sender). Does not handle: ancillary data (SCM_RIGHTS, ...).
+// recvmsg(2) with MSG_DONTWAIT, at most maxBytes, an integer in 0..kRecvMax (RECV_MAX): any
+// other number gives -EINVAL without a system call, a non-number a TypeError. Returns
+// { data, from, truncated } or -errno (-EAGAIN when nothing is queued). `truncated`: the datagram
+// was longer than maxBytes and the rest is lost. `from` is AF_UNSPEC when the kernel gives no
+// address (a stream socket, an unnamed unix sender). Memory: up to kScratch bytes go through the
+// environment's fixed scratch buffer; a larger maxBytes gets a buffer of its size for this call
+// only (malloc, whose untouched pages cost no RSS, freed before returning; -ENOMEM when it
+// fails). Nothing is kept beyond the call, and no size aborts. Does not handle: ancillary data
+// (SCM_RIGHTS, ...).
 Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd, maxBytes;
-  if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, "maxBytes", &maxBytes)) return env.Undefined();
-  if (maxBytes < 0) return Num(env, -EINVAL);
+  int fd;
+  double requested;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  int r = ReadInteger(env, info[1], "maxBytes must be a number", 0, kRecvMax, &requested);
+  if (r == kThrown) return env.Undefined();
+  if (r < 0) return Num(env, r);
+  const size_t maxBytes = static_cast<size_t>(requested);
   AddonData* data = Data(env);
-  if (data->scratch.size() < static_cast<size_t>(maxBytes)) data->scratch.resize(maxBytes);
+  uint8_t* buffer = data->scratch;
+  if (maxBytes > sizeof(data->scratch)) {
+    buffer = static_cast<uint8_t*>(malloc(maxBytes));
+    if (buffer == nullptr) return Num(env, -ENOMEM);
+  }
   sys::SockAddr from;
   bool truncated = false;
-  ssize_t n = sys::RecvFrom(fd, data->scratch.data(), maxBytes, &from, &truncated);
-  if (n < 0) return Num(env, static_cast<double>(n));
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("data", CopyBytes(env, data->scratch.data(), static_cast<size_t>(n)));
-  result.Set("from", WriteSockAddr(env, from));
-  result.Set("truncated", Napi::Boolean::New(env, truncated));
+  ssize_t n = sys::RecvFrom(fd, buffer, maxBytes, &from, &truncated);
+  Napi::Value result;
+  if (n < 0) {
+    result = Num(env, static_cast<double>(n));
+  } else {
+    Napi::Object received = Napi::Object::New(env);
+    received.Set("data", CopyBytes(env, buffer, static_cast<size_t>(n)));
+    received.Set("from", WriteSockAddr(env, from));
+    received.Set("truncated", Napi::Boolean::New(env, truncated));
+    result = received;
+  }
+  if (buffer != data->scratch) free(buffer);
   return result;
 }
 
@@ -389,6 +413,7 @@ Napi::Object Constants(Napi::Env env) {
 #endif
 #undef EC_CONSTANT
   c.Set("SUN_PATH_MAX", Num(env, static_cast<double>(sys::kSunPathMax)));
+  c.Set("RECV_MAX", Num(env, kRecvMax));
   c.Set("POLL_READABLE", Num(env, kPollReadable));
   c.Set("POLL_WRITABLE", Num(env, kPollWritable));
   c.Set("POLL_ERROR", Num(env, kPollError));

@@ -6,7 +6,6 @@
 
 #include <unordered_map>
 #include <unordered_set>
-#include <vector>
 
 namespace ec {
 
@@ -20,6 +19,10 @@ constexpr int kPollWritable = 2;
 // pending error (read it with getsockopt(SO_ERROR)).
 constexpr int kPollError = 4;
 
+// The largest maxBytes recvfrom takes: 1 MiB, above any UDP datagram (64 KiB) and a unix
+// datagram under Linux's default socket buffers (about 208 KiB).
+constexpr int kRecvMax = 1 << 20;
+
 // Per-environment state (the main thread and every worker thread get their own).
 struct AddonData {
   // Active polls by file descriptor: one at most per fd (libuv misbehaves with two), and the
@@ -32,8 +35,9 @@ struct AddonData {
   Napi::FunctionReference pollHandleClass;
   // Set by the PollHandle constructor's caller: the poll the next instance belongs to.
   PollReq* constructing = nullptr;
-  // recvfrom's receive buffer, reused.
-  std::vector<uint8_t> scratch;
+  // recvfrom's receive buffer for requests up to its size (a UDP datagram's largest payload
+  // fits); larger requests allocate for the call only.
+  uint8_t scratch[65536];
 };
 
 inline AddonData* Data(napi_env env) { return Napi::Env(env).GetInstanceData<AddonData>(); }

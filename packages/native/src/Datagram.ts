@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Address, type ConnectError, Errno } from "@effect-connect/core"
+import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope, Stream } from "effect"
 import { binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
@@ -61,20 +61,42 @@ export interface Options {
   readonly broadcast?: boolean
   /** bind(2) first: a unix datagram socket needs a name to receive replies. */
   readonly local?: Address.Tcp | Address.Unix
-  /** The largest datagram `receive` reads whole. Default 65536. */
+  /**
+   * The largest datagram `receive` reads whole (a longer one is cut). An integer from 1 to
+   * {@link maxBytesLimit}; default 65536, which holds any UDP datagram.
+   */
   readonly maxBytes?: number
 }
 
 const c = binding.constants
+const EACCES = Errno.codeOf("EACCES", Errno.currentPlatform)
 
 /**
- * A datagram socket, closed when the scope closes.
+ * The largest `maxBytes` (1 MiB): the addon receives into a buffer of that size for the call
+ * only, so a bigger one would be a way to make every receive allocate without bound.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxBytesLimit: number = c.RECV_MAX
+
+/**
+ * A datagram socket, closed when the scope closes. A `maxBytes` that is not an integer from 1
+ * to {@link maxBytesLimit} is `InvalidAddress` (field `option`) before the socket is made.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
   Effect.gen(function*() {
+    const maxBytes = options.maxBytes ?? 65536
+    if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > maxBytesLimit) {
+      return yield* new ConnectError.InvalidAddress({
+        input: String(options.maxBytes),
+        field: "option",
+        reason: `maxBytes must be an integer from 1 to ${maxBytesLimit}`
+      })
+    }
     const context = (address: string): fd.Context<"datagram"> => ({
       kind: "datagram",
       address,
@@ -100,13 +122,16 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
           ? fd.check(result, events === c.POLL_READABLE ? "recv" : "send", context(peer)) as Effect.Effect<never, Error>
           : Effect.succeed(result as A)
       })
-    const maxBytes = options.maxBytes ?? 65536
     return {
       fd: s,
       connect: (to) =>
         Effect.flatMap(toSockAddr(to), (sa) => {
           peer = to._tag === "Unspecified" ? "" : Address.format(to)
-          return Effect.asVoid(fd.check(binding.connect(s, sa), "connect", context(Address.format(to))))
+          const rc = binding.connect(s, sa)
+          const ctx = context(Address.format(to))
+          // EACCES is a broadcast destination without SO_BROADCAST, or a prohibition: ask.
+          const denied = rc === -EACCES && fd.isBroadcastDenial(binding, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
+          return Effect.asVoid(fd.check(rc, "connect", denied))
         }),
       send: (data) => retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)),
       receive: Stream.repeatEffect(

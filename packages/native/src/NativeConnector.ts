@@ -19,6 +19,7 @@ import * as NodeResolver from "./NodeResolver.js"
 const platform = Errno.currentPlatform
 const EINPROGRESS = Errno.codeOf("EINPROGRESS", platform)
 const EINTR = Errno.codeOf("EINTR", platform)
+const EALREADY = Errno.codeOf("EALREADY", platform)
 
 type DialError = ConnectError.InetError | ConnectError.UnixError | ConnectError.InvalidAddress
 
@@ -78,17 +79,35 @@ const start = (sys: Binding, address: Connector.Dialable, options: Connector.Con
     socket.close()
     return failed
   }
-  return { socket, rc: sys.connect(s, sa) }
+  return { socket, sa, rc: sys.connect(s, sa) }
 }
 
-// After EINPROGRESS: the connect's outcome. A connect to loopback is usually done by now, which
-// a zero-timeout poll(2) tells without waiting a loop turn; otherwise a libuv poll waits.
-const settle = (sys: Binding, s: number, context: fd.Context<"inet" | "unix">) => {
+// Spurious wake-ups in a row after which a connect that the kernel still calls in progress
+// (EALREADY) is given up rather than polled again: a level-triggered poll does not wake for a
+// socket in SYN_SENT, so this only bounds a loop that should not exist.
+const maxSpuriousWakes = 8
+
+// After EINPROGRESS: the connect's outcome, proven (see fd.proveConnected). A connect to
+// loopback is usually done by now, which a zero-timeout poll(2) tells without waiting a loop
+// turn: POLLOUT without POLLERR or POLLHUP is the kernel's word, at this instant, that the
+// stream is established (a socket in SYN_SENT never reports it), so that hot path costs no
+// further syscall. Any other answer, and every libuv wake-up (which may be stale), is proven.
+const settle = (sys: Binding, s: number, sa: SockAddr, context: fd.Context<"inet" | "unix">) => {
   const writable = sys.constants.POLL_WRITABLE
+  const prove = (spurious: number): Effect.Effect<void, ConnectError.ErrorForKind<"inet" | "unix">> => {
+    const outcome = fd.proveConnected(sys, s, sa, context)
+    if (outcome === "connected") return Effect.void
+    if (outcome !== "pending") return Effect.fail(outcome)
+    if (spurious >= maxSpuriousWakes) return Effect.fail(fd.errnoError(-EALREADY, "connect", context))
+    return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(spurious + 1))
+  }
   const now = sys.pollNow(s, writable)
-  if (now < 0) return Effect.fail(fd.errnoError(now, "poll", context))
-  if (now !== 0) return fd.pendingError(sys, s, context)
-  return Effect.flatMap(fd.ready(sys, s, writable, context), () => fd.pendingError(sys, s, context))
+  if (now === writable) return Effect.void
+  if (now > 0) return prove(0)
+  // A signal (SIGPROF under a profiler, SIGCHLD, ...) can interrupt even a poll(2) that does not
+  // wait: EINTR says nothing about the socket, so wait for it as when nothing was ready.
+  if (now < 0 && now !== -EINTR) return Effect.fail(fd.errnoError(now, "poll", context))
+  return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(0))
 }
 
 // The connection handed out. The remote end is the address dialed; the local end of a TCP
@@ -98,6 +117,7 @@ const connection = (socket: fd.Fd, local: Address.Tcp | Address.Unix, remote: Co
   local,
   remote,
   toNodeSocket: () => socket.toNodeSocket(),
+  detach: () => socket.detach(),
   toSocket: () => NodeSocket.fromDuplex(Effect.sync(() => socket.toNodeSocket()))
 })
 const unnamed = Address.unix("")
@@ -127,7 +147,7 @@ export const dial = (sys: Binding): Connector.Dial => (address, options) =>
     }
     const started = turns.timed(() => start(sys, address, options, context))
     if ("_tag" in started) return Effect.fail(started)
-    const { socket, rc } = started
+    const { rc, sa, socket } = started
     const closeOnFailure = <A, E>(effect: Effect.Effect<A, E>) =>
       Effect.tapErrorCause(effect, () => Effect.sync(() => socket.close()))
     // Scope.addFinalizer, not Effect.addFinalizer: closing an fd needs none of the fiber's refs,
@@ -147,7 +167,7 @@ export const dial = (sys: Binding): Connector.Dial => (address, options) =>
       return Effect.fail(fd.errnoError(rc, "connect", context))
     }
     // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
-    return Effect.zipRight(closeOnFailure(restore(settle(sys, socket.fd, context))), keep)
+    return Effect.zipRight(closeOnFailure(restore(settle(sys, socket.fd, sa, context))), keep)
   }))
 
 /**

@@ -27,13 +27,24 @@ export type Type = "stream" | "datagram"
 const c = binding.constants
 
 /**
- * `sizeof(sockaddr_un.sun_path)` here, the terminator included: 108 on Linux, 104 on macOS and
- * FreeBSD. The longest unix path a connect can take is one byte shorter.
+ * `sizeof(sockaddr_un.sun_path)` here: 108 on Linux, 104 on macOS and FreeBSD. The limit a
+ * `NameTooLong` reports.
  *
  * @since 0.1.0
  * @category constants
  */
 export const sunPathMax: number = c.SUN_PATH_MAX
+
+/**
+ * The longest unix path, in UTF-8 bytes, that connect(2) and bind(2) take here: all of sun_path
+ * on Linux, which accepts a full path without its terminator (and getsockname(2) gives it back
+ * exactly); one byte less elsewhere, for the terminator.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxPathBytes: number = Errno.currentPlatform === "linux" ? c.SUN_PATH_MAX : c.SUN_PATH_MAX - 1
+const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
 /**
@@ -102,13 +113,26 @@ export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError
   Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context("")))
 
 /**
- * getsockopt(SO_ERROR): the pending error as its tagged error, or nothing when there is none.
+ * The outcome of a connect whose socket polled writable, proven: getsockopt(SO_ERROR), and when
+ * it holds no error getpeername(2), since SO_ERROR is 0 as well while the handshake is still
+ * under way. Succeeds only when the socket is connected. When it is not, connect(2) to the same
+ * `address` again says why: `AlreadyInProgress` (EALREADY) while the handshake goes on (poll
+ * again), or the failure itself (ECONNABORTED when its errno was already read).
  *
  * @since 0.1.0
  * @category syscalls
  */
-export const pendingError = (s: number, address: Address.Address): Effect.Effect<void, ConnectError.ErrnoError> =>
-  Effect.asVoid(fd.pendingError(binding, s, context(Address.format(address))))
+export const pendingError = (
+  s: number,
+  address: Address.Tcp | Address.Unix
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
+  Effect.flatMap(toSockAddr(address), (sa) => {
+    const ctx = context(Address.format(address))
+    const outcome = fd.proveConnected(binding, s, sa, ctx)
+    return outcome === "connected"
+      ? Effect.void
+      : Effect.fail(outcome === "pending" ? fd.errnoError(-EALREADY, "connect", ctx) : outcome)
+  })
 
 /**
  * getsockname(2).

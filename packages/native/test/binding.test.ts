@@ -404,6 +404,72 @@ describe("UDP", () => {
   })
 })
 
+describe("native memory: no JavaScript between taking a pointer and using it; bounded receives", () => {
+  const udpPair = () => {
+    const receiver = socket(c.AF_INET, c.SOCK_DGRAM)
+    expect(b.bind(receiver, inet("127.0.0.1", 0))).toBe(0)
+    return { receiver, to: sockName(receiver), sender: socket(c.AF_INET, c.SOCK_DGRAM) }
+  }
+
+  it("sendto: an address getter that detaches the data's buffer sends an empty datagram, never freed memory", () => {
+    const { receiver, sender, to } = udpPair()
+    const data = new Uint8Array(4096).fill(7)
+    let detached = false
+    const address = {
+      family: c.AF_INET,
+      port: to.port,
+      get address() {
+        structuredClone(data.buffer, { transfer: [data.buffer] })
+        detached = data.byteLength === 0
+        return "127.0.0.1"
+      }
+    }
+    expect(b.sendto(sender, data, address as SockAddr)).toBe(0)
+    expect(detached).toBe(true)
+    const got = b.recvfrom(receiver, 65536)
+    if (typeof got === "number") throw new Error(`recvfrom: ${got}`)
+    expect(got.data.byteLength).toBe(0)
+    close(sender)
+    close(receiver)
+  })
+
+  it("recvfrom: any maxBytes outside 0..RECV_MAX is -EINVAL, without a throw, an abort or memory kept", () => {
+    const { receiver, sender, to } = udpPair()
+    expect(c.RECV_MAX).toBe(1 << 20)
+    const rss = process.memoryUsage.rss()
+    for (const size of [2 ** 31, 2 ** 53, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5, c.RECV_MAX + 1, 1 << 30]) {
+      expect(b.recvfrom(receiver, size), String(size)).toBe(-E.EINVAL)
+    }
+    // The cap itself, on EAGAIN and on a datagram: its buffer lives for the call only.
+    for (let i = 0; i < 64; i++) expect(b.recvfrom(receiver, c.RECV_MAX)).toBe(-E.EAGAIN)
+    expect(b.sendto(sender, new Uint8Array([1, 2, 3]), to)).toBe(3)
+    const got = b.recvfrom(receiver, c.RECV_MAX)
+    if (typeof got === "number") throw new Error(`recvfrom: ${got}`)
+    expect([...got.data]).toEqual([1, 2, 3])
+    expect(process.memoryUsage.rss() - rss).toBeLessThan(64 * 1024 * 1024)
+    close(sender)
+    close(receiver)
+  })
+
+  it("recvfrom: a unix datagram larger than the kept 64 KiB buffer arrives whole", () => {
+    const pair = [socket(c.AF_UNIX, c.SOCK_DGRAM), socket(c.AF_UNIX, c.SOCK_DGRAM)]
+    const [r, s] = pair as [number, number]
+    const rp = path.join(tmp, `big-${process.pid}.sock`)
+    expect(b.bind(r, unix(rp))).toBe(0)
+    const big = new Uint8Array(150_000).map((_, i) => i % 251)
+    expect(b.setsockoptInt(s, c.SOL_SOCKET, c.SO_SNDBUF, 1 << 20)).toBe(0)
+    expect(b.setsockoptInt(r, c.SOL_SOCKET, c.SO_RCVBUF, 1 << 20)).toBe(0)
+    expect(b.sendto(s, big, unix(rp))).toBe(big.length)
+    const got = b.recvfrom(r, c.RECV_MAX)
+    if (typeof got === "number") throw new Error(`recvfrom: ${got}`)
+    expect(got.truncated).toBe(false)
+    expect(Buffer.from(got.data).equals(Buffer.from(big))).toBe(true)
+    close(s)
+    close(r)
+    fs.rmSync(rp)
+  })
+})
+
 describe("openDirectory", () => {
   it("a directory handle: paths beneath it through /proc/self/fd; errnos for anything else", () => {
     const dir = path.join(tmp, "handle")

@@ -5,9 +5,9 @@ import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { join } from "node:path"
-import { NativeConnector } from "@effect-connect/native"
-import { type Binding, binding } from "../src/internal/binding.js"
-import { fdCount, listening, tempDir } from "./support.js"
+import { NativeConnector, Raw } from "@effect-connect/native"
+import { type Binding, binding, type SockAddr } from "../src/internal/binding.js"
+import { fdCount, listening, ownPort, tempDir } from "./support.js"
 
 const echo = (s: Socket) => s.pipe(s)
 
@@ -79,6 +79,26 @@ describe("NativeConnector over the real kernel", () => {
         .toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
       expect(yield* Effect.flip(Connector.connect(Address.unix(join(dir, "x".repeat(120))))))
         .toMatchObject({ _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, transient: false })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scopedLive.skipIf(process.platform !== "linux")("a 108-byte path, unterminated in sun_path, connects and is read back exactly; 109 bytes is NameTooLong", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "s".repeat(108 - dir.length - 1))
+      expect(Buffer.byteLength(path)).toBe(108)
+      // net cannot listen there (libuv wants the terminator): the listener is the addon's.
+      const c = binding.constants
+      const listener = yield* Effect.acquireRelease(Effect.sync(() => binding.socket(c.AF_UNIX, c.SOCK_STREAM)), (fd) => Effect.sync(() => binding.close(fd)))
+      expect(binding.bind(listener, { family: c.AF_UNIX, address: Buffer.from(path), port: 0 })).toBe(0)
+      expect(binding.listen(listener, 16)).toBe(0)
+      expect(yield* Raw.localAddress(listener)).toEqual(Address.unix(path))
+      const connection = yield* Connector.connect(Address.unix(path))
+      expect(connection.remote).toEqual(Address.unix(path))
+      expect(connection.local).toEqual(Address.unix(""))
+      expect(yield* Raw.peerAddress(connection.fd)).toEqual(Address.unix(path))
+      expect(yield* Effect.flip(Connector.connect(Address.unix(path + "s")))).toMatchObject({
+        _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, address: `unix://${path}s`, transient: false
+      })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
   it.scopedLive("a retried connect to a port that comes up later succeeds; the failed attempts' fds are closed", () =>
@@ -177,13 +197,45 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
   }
   const { ENOBUFS, EINTR } = constants.errno
 
-  it.scopedLive("EINTR from connect: the connect goes on, as after EINPROGRESS", () => {
-    const { layer } = seam({ connect: (fd, sa) => (binding.connect(fd, sa), -EINTR) })
+  // EINTR from connect(2): the connect goes on, as after EINPROGRESS. EINTR from the zero-timeout
+  // poll(2) (a signal, e.g. a profiler's SIGPROF): nothing is known yet, so the connect is awaited.
+  for (const [call, overrides] of [
+    ["connect", { connect: (fd: number, sa: SockAddr) => (binding.connect(fd, sa), -EINTR) }],
+    ["pollNow", { pollNow: () => -EINTR }]
+  ] as const) {
+    it.scopedLive(`EINTR from ${call} is no error: the connect is awaited`, () =>
+      Effect.gen(function*() {
+        const server = yield* listening(0)
+        const port = (server.address() as { port: number }).port
+        const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
+        expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+      }).pipe(Effect.provide(seam(overrides).layer)))
+  }
+
+  it.scopedLive("a stale writable wake-up is no connection: the connect is proven and still times out", () => {
+    // The first libuv poll fires at once with writable and no error, as a wake-up meant for an
+    // earlier socket on the same fd number would; later polls are real.
+    let stale = 0
+    const { closed, layer } = seam({
+      pollNow: () => 0,
+      poll: (fd, events, callback) => {
+        if (stale++ > 0) return binding.poll(fd, events, callback)
+        setImmediate(() => callback(0, binding.constants.POLL_WRITABLE))
+        return { cancel: () => {} }
+      }
+    })
     return Effect.gen(function*() {
-      const server = yield* listening(0)
-      const port = (server.address() as { port: number }).port
-      const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port))
-      expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
+      const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
+      // Fill the black hole's accept queue, so that our SYN is dropped and stays unanswered.
+      for (let i = 0; i < 4; i++) {
+        const held = yield* Raw.socket("inet", "stream")
+        yield* Effect.either(Raw.connect(held, to))
+      }
+      yield* Effect.sleep("20 millis")
+      const failed = yield* Effect.flip(Effect.scoped(Connector.connect(to, { timeout: "300 millis" })))
+      expect(failed).toMatchObject({ _tag: "TimedOut", address: Address.format(to) })
+      expect(stale).toBe(2)
+      expect(closed).toHaveLength(1)
     }).pipe(Effect.provide(layer))
   })
 

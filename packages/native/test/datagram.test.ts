@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import { createSocket, type Socket } from "node:dgram"
 import { Datagram } from "@effect-connect/native"
+import { fdCount } from "./support.js"
 
 const udpPeer = Effect.acquireRelease(
   Effect.async<Socket>((resume) => {
@@ -66,5 +67,18 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       })
       const withFlag = yield* Datagram.make("udp4", { broadcast: true })
       yield* withFlag.connect(Address.tcp("127.255.255.255", 9))
+    }))
+
+  it.scoped("maxBytes outside 1..maxBytesLimit is InvalidAddress { field: option } before any socket is made", () =>
+    Effect.gen(function*() {
+      const before = fdCount()
+      for (const maxBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, 2 ** 53, Datagram.maxBytesLimit + 1]) {
+        expect(yield* Effect.flip(Datagram.make("udp4", { maxBytes }))).toMatchObject({
+          _tag: "InvalidAddress", input: String(maxBytes), field: "option",
+          reason: `maxBytes must be an integer from 1 to ${Datagram.maxBytesLimit}`
+        })
+      }
+      expect(fdCount()).toBe(before)
+      yield* Datagram.make("udp4", { maxBytes: Datagram.maxBytesLimit })
     }))
 })

@@ -46,6 +46,42 @@ describe("state errors through the raw API", () => {
       })
     }))
 
+  it.scopedLive("pendingError proves the connection: no error while the SYN is unanswered is AlreadyInProgress", () =>
+    Effect.gen(function*() {
+      const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
+      // The black hole's accept queue takes one or two; after that SYNs are dropped.
+      const fds: Array<number> = []
+      for (let i = 0; i < 4; i++) {
+        const fd = yield* Raw.socket("inet", "stream")
+        yield* Effect.either(Raw.connect(fd, to))
+        fds.push(fd)
+      }
+      yield* Effect.sleep("20 millis")
+      // SO_ERROR is 0 for every one of them; only the ones in the queue are connected.
+      const outcomes = yield* Effect.forEach(fds, (fd) => Effect.either(Raw.pendingError(fd, to)))
+      const lefts = outcomes.flatMap((o) => o._tag === "Left" ? [o.left] : [])
+      expect(lefts.length).toBeGreaterThan(0)
+      for (const e of lefts) {
+        expect(e).toMatchObject({ _tag: "AlreadyInProgress", errno: "EALREADY", code: 114, address: Address.format(to), ...raw })
+      }
+    }))
+
+  // A failed socket polls writable for ever, and its SO_ERROR is 0 once read: so a second look
+  // (a retry around writable + pendingError, say) used to read as a connection. connect(2) again
+  // names the failure whose errno is gone. (ConnectionAborted is core's new row for ECONNABORTED.)
+  it.scopedLive("pendingError after the error was read: ConnectionAborted, never a connection", () =>
+    Effect.gen(function*() {
+      const to = Address.tcp("127.0.0.1", yield* ownPort("refusing"))
+      const fd = yield* Raw.socket("inet", "stream")
+      yield* Effect.either(Raw.connect(fd, to))
+      yield* Raw.writable(fd)
+      expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
+      yield* Raw.writable(fd)
+      expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({
+        _tag: "ConnectionAborted", errno: "ECONNABORTED", code: 103, address: Address.format(to), syscall: "connect", transient: true
+      })
+    }))
+
   it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))

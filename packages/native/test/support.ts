@@ -1,7 +1,7 @@
 // What the kernel tests share: a temporary directory, a listener, and the process's fd count.
 // Also imported by packages/unix's tests.
 import { Effect } from "effect"
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -58,6 +58,32 @@ export const ownPort = (kind: "refusing" | "stuck") =>
     ),
     ({ port }) => port
   )
+
+/**
+ * Opens files at `dir` until one gets the number `fd` (the kernel hands out the lowest free one,
+ * and other tests' fds come and go): the file at `fd`, with the others closed again. A test of
+ * "closed exactly once": a second close of the number closes this file.
+ */
+export const reopenAs = (fd: number, dir: string) => {
+  const others: Array<number> = []
+  try {
+    for (let i = 0; i < 256; i++) {
+      const file = openSync(join(dir, `file-${fd}-${i}`), "w+")
+      writeFileSync(file, `file ${i}`)
+      if (file === fd) return file
+      others.push(file)
+    }
+    throw new Error(`fd ${fd} did not come back within 256 opens`)
+  } finally {
+    for (const other of others) closeSync(other)
+  }
+}
+
+/** What `reopenAs` wrote into the file at `fd`: `file <n>`. */
+export const content = (fd: number) => {
+  const buffer = Buffer.alloc(64)
+  return buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString()
+}
 
 /**
  * A listener made with the raw binding (socket, bind, listen) that never accepts: connects

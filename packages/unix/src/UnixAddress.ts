@@ -3,7 +3,8 @@
  * path, a NUL byte in a path, and text with no exact bytes (a lone surrogate) are
  * `InvalidAddress`; a path (or abstract name) longer than sun_path is `NameTooLong` with the
  * limit. Lengths are in bytes, as the kernel counts them (`Address.encodeName`: UTF-8, with
- * U+DC80..U+DCFF standing for single bytes that are not UTF-8), terminator included.
+ * U+DC80..U+DCFF standing for single bytes that are not UTF-8). Linux takes a path that fills
+ * sun_path, unterminated; elsewhere a path needs room for its terminator.
  *
  * @since 0.1.0
  */
@@ -12,7 +13,8 @@ import { Raw } from "@effect-connect/native"
 import { Effect } from "effect"
 
 /**
- * sun_path's size here, the terminator included: 108 on Linux, 104 on macOS and FreeBSD.
+ * sun_path's size here: 108 on Linux, 104 on macOS and FreeBSD. A path may fill it on Linux; it
+ * must leave a byte for the terminator elsewhere (see `Raw.maxPathBytes`).
  *
  * @since 0.1.0
  * @category constants
@@ -22,9 +24,17 @@ export const limit: number = Raw.sunPathMax
 // The kernel's byte count; text without bytes is refused by the check before the count matters.
 const byteLength = (text: string) => Address.encodeName(text)?.length ?? 0
 
-const checked = <A extends Address.Unix>(address: A, bytes: number) =>
+/**
+ * Whether a path is too long for sun_path here (see `Raw.maxPathBytes`).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTooLong = (p: string): boolean => byteLength(p) > Raw.maxPathBytes
+
+const checked = <A extends Address.Unix>(address: A, tooLong: boolean) =>
   Effect.flatMap(Address.validate(address), (valid) =>
-    bytes > limit
+    tooLong
       ? Effect.fail(ConnectError.nameTooLong(Address.format(address), limit, "connect", Errno.currentPlatform))
       : Effect.succeed(valid))
 
@@ -36,7 +46,7 @@ const checked = <A extends Address.Unix>(address: A, bytes: number) =>
  * @category constructors
  */
 export const path = (p: string): Effect.Effect<Address.UnixPath, ConnectError.InvalidAddress | ConnectError.NameTooLong> =>
-  checked(Address.unix(p), byteLength(p) + 1)
+  checked(Address.unix(p), isTooLong(p))
 
 /**
  * A Linux abstract socket name: no file, gone when its socket closes. The kernel's leading NUL
@@ -47,7 +57,7 @@ export const path = (p: string): Effect.Effect<Address.UnixPath, ConnectError.In
  */
 export const abstract = (name: string): Effect.Effect<Address.Abstract, ConnectError.InvalidAddress | ConnectError.NameTooLong> =>
   Errno.currentPlatform === "linux"
-    ? checked(Address.abstract(name), 1 + byteLength(name))
+    ? checked(Address.abstract(name), 1 + byteLength(name) > limit)
     : Effect.fail(
       new ConnectError.InvalidAddress({ input: `unix-abstract:${name}`, field: "family", reason: "abstract names are Linux only" })
     )

@@ -13,7 +13,7 @@
 import { Address, ConnectError, Connector, Errno } from "@effect-connect/core"
 import { NativeConnector, Raw } from "@effect-connect/native"
 import { Effect, Layer, Predicate, Scope } from "effect"
-import { basename, dirname, resolve } from "node:path"
+import { basename, dirname } from "node:path"
 import { walk } from "./internal/walk.js"
 import * as UnixAddress from "./UnixAddress.js"
 
@@ -65,16 +65,17 @@ const viaDirectory = (
   address: Address.UnixPath,
   options: Connector.ConnectOptions | undefined
 ) => {
-  const full = resolve(address.path)
+  // The path's own text, cut at its last component: `dirname` folds nothing, so the kernel
+  // resolves `..` after any symlink before it, as it would in the connect itself.
   const input = Address.format(address)
   const dir = Effect.mapError(
-    Raw.openDirectory(dirname(full)),
+    Raw.openDirectory(dirname(address.path)),
     (e) => ConnectError.fromErrno(e.errno, { kind: "unix", syscall: "connect", address: input, platform: Errno.currentPlatform })
   )
   return Effect.acquireUseRelease(
     Scope.make(),
     (held) =>
-      Effect.flatMap(Scope.extend(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(full)}`), options)).pipe(
+      Effect.flatMap(Scope.extend(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(address.path)}`), options)).pipe(
         Effect.map((connection) => ({ ...connection, remote: address })),
         Effect.mapError((e) => readdress(e, input))
       ),
@@ -98,7 +99,7 @@ export const make = (options: Options = {}): Effect.Effect<Connector.Connector["
       const problem = Address.problem(address)
       if (problem !== undefined) return Effect.fail(problem)
       const long = options.longPaths === "via-directory" && Errno.currentPlatform === "linux" &&
-        Buffer.byteLength(address.path, "utf8") + 1 > UnixAddress.limit
+        UnixAddress.isTooLong(address.path)
       return Effect.catchAll(
         long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
         (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)

@@ -22,7 +22,8 @@ describe("UnixAddress", () => {
       expect(yield* UnixAddress.path("/run/app.sock")).toEqual(Address.unix("/run/app.sock"))
       expect(yield* Effect.flip(UnixAddress.path(""))).toMatchObject({ _tag: "InvalidAddress", field: "path", reason: "is empty" })
       expect(yield* Effect.flip(UnixAddress.path("/a\0b"))).toMatchObject({ _tag: "InvalidAddress", field: "path" })
-      const longest = "/" + "a".repeat(UnixAddress.limit - 2)
+      // Linux takes a path that fills sun_path, unterminated; elsewhere one byte is the terminator's.
+      const longest = "/" + "a".repeat(UnixAddress.limit - (process.platform === "linux" ? 1 : 2))
       expect(yield* UnixAddress.path(longest)).toEqual(Address.unix(longest))
       expect(yield* Effect.flip(UnixAddress.path(longest + "a"))).toMatchObject({
         _tag: "NameTooLong", errno: "ENAMETOOLONG", limit: UnixAddress.limit, address: `unix://${longest}a`, transient: false
@@ -134,6 +135,43 @@ describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than 
       })
       expect(fdCount()).toBe(before)
     }))
+})
+
+describe("UnixConnector: `..` after a symlink is the kernel's, not folded by text", () => {
+  // dir/a/<link> -> dir/b/c, so dir/a/<link>/../x is dir/b/x to the kernel (and dir/a/x by text).
+  const linked = (linkName: string) =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      mkdirSync(join(dir, "a"))
+      mkdirSync(join(dir, "b", "c"), { recursive: true })
+      symlinkSync(join(dir, "b", "c"), join(dir, "a", linkName))
+      return { dir, via: `${dir}/a/${linkName}/..` }
+    })
+
+  it.scopedLive("the walk follows the symlink first: a regular file at the kernel's path is not-a-socket", () =>
+    Effect.gen(function*() {
+      const { dir, via } = yield* linked("link")
+      writeFileSync(join(dir, "b", "x.sock"), "")
+      const path = `${via}/x.sock`
+      expect(yield* failure(path)).toMatchObject({
+        _tag: "ConnectionRefused", errno: "ECONNREFUSED", address: `unix://${path}`,
+        diagnosis: { component: path, problem: "not-a-socket" }
+      })
+      const missing = `${via}/gone/x.sock`
+      expect(yield* failure(missing)).toMatchObject({
+        _tag: "NotFound", errno: "ENOENT", diagnosis: { component: `${via}/gone`, problem: "missing-directory" }
+      })
+    }).pipe(Effect.provide(UnixConnector.layer)))
+
+  it.scopedLive.skipIf(process.platform !== "linux")("via-directory opens the directory the kernel finds through the symlink", () =>
+    Effect.gen(function*() {
+      const { dir, via } = yield* linked("l".repeat(100))
+      yield* listening(join(dir, "b", "up.sock"))
+      const path = `${via}/up.sock`
+      expect(UnixAddress.isTooLong(path)).toBe(true)
+      const remote = yield* Effect.scoped(Effect.map(Connector.connect(Address.unix(path)), (c) => c.remote))
+      expect(remote).toEqual(Address.unix(path))
+    }).pipe(Effect.provide(UnixConnector.layerWith({ longPaths: "via-directory" }))))
 })
 
 // A socket file with no listener, as a crashed server leaves it: the child listens and exits

@@ -86,6 +86,8 @@ export interface Constants {
   readonly TCP_KEEPIDLE?: number
   /** `sizeof(sockaddr_un.sun_path)`: 108 on Linux, 104 on macOS and FreeBSD. */
   readonly SUN_PATH_MAX: number
+  /** The largest `maxBytes` `recvfrom` takes: 1 MiB (the addon's own cap, not the kernel's). */
+  readonly RECV_MAX: number
   /** `poll()` interest and readiness bit: readable. */
   readonly POLL_READABLE: number
   /** `poll()` interest and readiness bit: writable (a connect finished, either way). */
@@ -196,11 +198,18 @@ export interface Binding {
    * `-EPIPE`, `-EDESTADDRREQ` on a datagram socket with no association, ...).
    */
   send(fd: number, data: Uint8Array): number
-  /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL: bytes queued, or `-errno`. */
+  /**
+   * sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL: bytes queued, or `-errno`. The address is read
+   * (getters run) before the data's bytes are taken, so nothing in it can free them under the
+   * call; data whose buffer is detached by then is sent as an empty datagram.
+   */
   sendto(fd: number, data: Uint8Array, address: SockAddr): number
   /**
    * recvmsg(2) with MSG_DONTWAIT, at most `maxBytes`: what was received, or `-errno`
-   * (`-EAGAIN` when nothing is queued, `-EINVAL` for a negative `maxBytes`).
+   * (`-EAGAIN` when nothing is queued; `-EINVAL`, without a system call, for a `maxBytes` that
+   * is not an integer from 0 to `constants.RECV_MAX`, `-ENOMEM` when its buffer cannot be had).
+   * Up to 64 KiB are received into a buffer the addon keeps; a larger `maxBytes` gets a buffer
+   * for that call only.
    */
   recvfrom(fd: number, maxBytes: number): Received | number
   /**

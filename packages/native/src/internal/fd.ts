@@ -7,6 +7,11 @@ import { constants } from "node:os"
 import type { Binding, SockAddr } from "./binding.js"
 import { fromSockAddr } from "./sockaddr.js"
 
+const ENOTCONN = Errno.codeOf("ENOTCONN", Errno.currentPlatform)
+const EISCONN = Errno.codeOf("EISCONN", Errno.currentPlatform)
+const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
+const EINPROGRESS = Errno.codeOf("EINPROGRESS", Errno.currentPlatform)
+
 export type Context<K extends Errno.Kind | "raw"> = Omit<ConnectError.ErrnoContext<K>, "syscall">
 
 // The platform's names for its errno numbers (the first of aliases such as EAGAIN/EWOULDBLOCK),
@@ -28,25 +33,66 @@ export const check = <K extends Errno.Kind | "raw">(
 ): Effect.Effect<number, ConnectError.ErrorForKind<K>> =>
   rc < 0 ? Effect.fail(errnoError(rc, syscall, context)) : Effect.succeed(rc)
 
-/** A file descriptor and who closes it. */
+/**
+ * A file descriptor and who closes it. Exactly one owner at a time:
+ * - `ours`: this object; `close()` closes the number.
+ * - `node`: the net.Socket `toNodeSocket()` made; `close()` destroys it, and Node closes the number.
+ * - `detached`: the caller of `detach()`; `close()` leaves the number alone.
+ * - `closed`: nobody; the number may already belong to another file.
+ */
 export class Fd {
   private node: NetSocket | undefined
-  private closed = false
+  private owner: "ours" | "node" | "detached" | "closed" = "ours"
   constructor(private readonly sys: Binding, readonly fd: number) {}
 
   /** Hands the fd to Node: from now on the net.Socket closes it. */
   toNodeSocket(): NetSocket {
-    if (this.closed) throw new Error(`fd ${this.fd} is closed`)
-    this.node ??= new NetSocket({ fd: this.fd, readable: true, writable: true })
+    if (this.owner === "node" && this.node !== undefined) return this.node
+    if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner}: it cannot be handed to a net.Socket`)
+    this.owner = "node"
+    this.node = connected(new NetSocket({ fd: this.fd, readable: true, writable: true }))
     return this.node
   }
 
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    if (this.node) this.node.destroy()
-    else this.sys.close(this.fd)
+  /** Hands the fd to the caller: from now on nothing here closes it. */
+  detach(): number {
+    if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner === "node" ? "owned by a net.Socket" : this.owner}: it cannot be detached`)
+    this.owner = "detached"
+    return this.fd
   }
+
+  close(): void {
+    const owner = this.owner
+    this.owner = "closed"
+    if (owner === "node") this.node?.destroy()
+    else if (owner === "ours") this.sys.close(this.fd)
+  }
+}
+
+type ConnectArgs = ReadonlyArray<unknown>
+
+/**
+ * A net.Socket over an fd that is already connected is already what a connected net.Socket is
+ * (`pending` and `connecting` false, `readyState` "open", `remoteAddress` from getpeername), but
+ * its `connect` would issue connect(2) again on the fd: Linux accepts a second connect on a
+ * settled TCP socket to any address, a unix socket fails (pg's `connect ENOENT 127.0.0.1:5432`),
+ * the BSDs say EISCONN. Clients that call `connect` themselves (pg) get what Node gives after a
+ * successful connect instead: 'connect' then 'ready', asynchronously, and the callback. The
+ * arguments are not checked against the connected peer: the socket is connected to what was
+ * dialed.
+ */
+const connected = (socket: NetSocket): NetSocket => {
+  socket.connect = function(this: NetSocket, ...args: ConnectArgs) {
+    const callback = args.at(-1)
+    if (typeof callback === "function") this.once("connect", callback as () => void)
+    process.nextTick(() => {
+      if (this.destroyed) return
+      this.emit("connect")
+      this.emit("ready")
+    })
+    return this
+  } as NetSocket["connect"]
+  return socket
 }
 
 /** socket(2), scoped: the scope's close closes the fd, also on interruption. */
@@ -73,12 +119,48 @@ export const ready = <K extends Errno.Kind | "raw">(sys: Binding, fd: number, ev
   })
 
 /**
- * getsockopt(SO_ERROR) after a connect finished: the connect's own errno as its error (the
- * syscall is `connect`), or a failed getsockopt as itself.
+ * A connect's outcome once its socket looked ready, proven by the kernel rather than inferred
+ * from a wake-up: SO_ERROR's errno is the connect's error; with none, getpeername(2) must name
+ * the peer. SO_ERROR is also 0 while the handshake is still under way, so a spurious or stale
+ * writable wake-up (libuv merges the watcher's POLLOUT into a bare EPOLLHUP, and a wake-up
+ * meant for an earlier socket on the same fd number looks like this one's) would otherwise
+ * read as success. On ENOTCONN, connect(2) again gives the kernel's own word: EALREADY while
+ * the handshake is under way (`"pending"`: poll again), 0 or EISCONN once it is done, or the
+ * failure (ECONNABORTED when its errno was already read).
  */
-export const pendingError = <K extends Errno.Kind | "raw">(sys: Binding, s: number, context: Context<K>) => {
-  const rc = sys.getsockoptInt(s, sys.constants.SOL_SOCKET, sys.constants.SO_ERROR)
-  return rc > 0 ? check(-rc, "connect", context) : check(rc, "getsockopt", context)
+export const proveConnected = <K extends Errno.Kind | "raw">(
+  sys: Binding,
+  s: number,
+  sa: SockAddr,
+  context: Context<K>
+): "connected" | "pending" | ConnectError.ErrorForKind<K> => {
+  const pending = sys.getsockoptInt(s, sys.constants.SOL_SOCKET, sys.constants.SO_ERROR)
+  if (pending > 0) return errnoError(-pending, "connect", context)
+  if (pending < 0) return errnoError(pending, "getsockopt", context)
+  const peer = sys.getpeername(s)
+  if (typeof peer !== "number") return "connected"
+  if (peer !== -ENOTCONN) return errnoError(peer, "getpeername", context)
+  const again = sys.connect(s, sa)
+  if (again === 0 || again === -EISCONN) return "connected"
+  return again === -EALREADY || again === -EINPROGRESS ? "pending" : errnoError(again, "connect", context)
+}
+
+/**
+ * Whether an EACCES from a UDP connect or sendto to `sa` is a broadcast destination without
+ * SO_BROADCAST, rather than a prohibiting route or firewall: the kernel is asked again, through
+ * a throwaway datagram socket of the same family with SO_BROADCAST set, whose connect(2) only
+ * a broadcast destination's EACCES gives way to. That covers 255.255.255.255, every directed
+ * broadcast of every interface (whatever its `brd`), and broadcast routes, with no copy of the
+ * routing table here. Only called after an EACCES, so it costs nothing on any other path.
+ */
+export const isBroadcastDenial = (sys: Binding, sa: SockAddr): boolean => {
+  const c = sys.constants
+  if (sa.family !== c.AF_INET) return false
+  const probe = sys.socket(c.AF_INET, c.SOCK_DGRAM)
+  if (probe < 0) return false
+  const allowed = sys.setsockoptInt(probe, c.SOL_SOCKET, c.SO_BROADCAST, 1) === 0 && sys.connect(probe, sa) === 0
+  sys.close(probe)
+  return allowed
 }
 
 /** getsockname/getpeername's answer as an address, or its errno as the tagged error. */

@@ -14,6 +14,9 @@ const scopeIdOf = (zone: string): number | undefined => {
   return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
+// Linux takes a path that fills sun_path without a terminator; other platforms need room for it.
+const maxPathBytes = Errno.currentPlatform === "linux" ? SUN_PATH_MAX : SUN_PATH_MAX - 1
+
 // Why a unix name has no exact bytes: core's check has a problem with exactly the names that
 // Address.encodeName gives no bytes for (a property test holds it to that).
 const unencodable = (address: Address.Unix, input: string) =>
@@ -22,8 +25,8 @@ const unencodable = (address: Address.Unix, input: string) =>
 /**
  * The sockaddr for an address that needs no resolving, or why there is none, for an address
  * core's checks passed (`toSockAddr` checks one that comes from elsewhere). A unix name is
- * encoded exactly (`Address.encodeName`) or not at all. A unix path longer than sun_path (the
- * terminator included) is `NameTooLong` with the limit, before any syscall.
+ * encoded exactly (`Address.encodeName`) or not at all. A unix path longer than `maxPathBytes` is
+ * `NameTooLong` with sun_path's size as the limit, before any syscall.
  */
 export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
@@ -46,7 +49,7 @@ export const sockAddr = (
     case "UnixPath": {
       const bytes = Address.encodeName(address.path)
       if (bytes === undefined) return unencodable(address, input)
-      if (bytes.length + 1 > SUN_PATH_MAX) {
+      if (bytes.length > maxPathBytes) {
         return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }

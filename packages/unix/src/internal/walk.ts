@@ -3,7 +3,6 @@
 import type { ConnectError } from "@effect-connect/core"
 import { constants } from "node:fs"
 import { access, stat } from "node:fs/promises"
-import { join, parse, resolve } from "node:path"
 
 const codeOf = (e: unknown): string | undefined => (e as { code?: string }).code
 
@@ -32,18 +31,25 @@ const socketProblem = async (file: string, errno: string): Promise<ConnectError.
  * Where on `path` a connect that failed with `errno` went wrong: the first directory that is
  * missing, not a directory, a symlink loop or not searchable, else what is wrong with the socket
  * file itself. Undefined when the walk finds nothing (the path changed since, say).
+ *
+ * The path is walked as the kernel walks it: each prefix is the path as given, cut after a
+ * component, and is looked up by the kernel, so a symlink is followed before the `..` after it
+ * (`/a/link/../x` with `link -> /b/c` is `/b/x`). Nothing is folded by text (as `path.resolve`
+ * would fold it to `/a/x`), and a relative path stays relative to the working directory. A
+ * component in the diagnosis is such a prefix, as given.
  */
 export const walk = async (path: string, errno: string): Promise<ConnectError.PathDiagnosis | undefined> => {
-  const full = resolve(path)
-  const { root } = parse(full)
-  const names = full.slice(root.length).split(/[\\/]/).filter((n) => n.length > 0)
-  let dir = root
-  for (const [i, name] of names.entries()) {
+  const absolute = path.startsWith("/")
+  const names = path.split("/").filter((n) => n.length > 0)
+  const prefix = (count: number) => {
+    const text = names.slice(0, count).join("/")
+    return absolute ? `/${text}` : text === "" ? "." : text
+  }
+  for (let i = 0; i < names.length; i++) {
+    const dir = prefix(i)
     const problem = await directoryProblem(dir)
     if (problem !== undefined) return { component: dir, problem }
-    if (i === names.length - 1) break
-    dir = join(dir, name)
   }
-  const problem = await socketProblem(full, errno)
-  return problem === undefined ? undefined : { component: full, problem }
+  const problem = await socketProblem(path, errno)
+  return problem === undefined ? undefined : { component: path, problem }
 }

@@ -1,0 +1,95 @@
+/**
+ * undici's `connect` option over our connect (`new Agent({ connect })`, `new Client(url, { connect })`,
+ * and so `fetch(url, { dispatcher })`), and @effect/platform's `HttpClient` over it.
+ *
+ * @since 0.1.0
+ */
+import type { Connector } from "@effect-connect/core"
+import type { HttpClient } from "@effect/platform/HttpClient"
+import { Effect, Layer, type Scope } from "effect"
+import { isIP } from "node:net"
+import * as tls from "node:tls"
+import type { buildConnector } from "undici"
+import { opener } from "./internal/open.js"
+import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions {
+  /** Connect to this unix socket whatever the URL's host (undici does not tell a custom connector its `socketPath`). */
+  readonly socketPath?: string
+  /** For https: extra `tls.connect` options (`ca`, `cert`, `rejectUnauthorized`, ...). */
+  readonly tls?: tls.ConnectionOptions
+}
+
+/**
+ * undici's `connect` function: each connection dialed through `dial` to the origin's host and
+ * port (or `socketPath`); for https, TLS over it with `tls.connect({ socket, servername })`. A
+ * failed dial is handed to undici as the error itself: it is `fetch`'s `cause` and the `cause` of
+ * undici's errors.
+ *
+ * @example
+ * const connect = yield* Undici.connect()
+ * const response = await fetch(url, { dispatcher: new Agent({ connect }) })
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
+  dial?: Dial<E, R>,
+  options: ConnectOptions = {}
+): Effect.Effect<buildConnector.connector, never, Requires<R>> =>
+  opener(dial, (open): buildConnector.connector => (origin, callback) => {
+    const https = origin.protocol === "https:"
+    const target = options.socketPath !== undefined
+      ? { path: options.socketPath }
+      : { host: origin.hostname, port: Number(origin.port) || (https ? 443 : 80) }
+    open(target, (error, socket) => {
+      if (error !== undefined) return callback(error, null)
+      // As undici's own connector does: a request is written at once, not held for an ACK.
+      socket!.setNoDelay(true)
+      if (!https) return callback(null, socket!)
+      const servername = origin.servername || (isIP(origin.hostname) ? undefined : origin.hostname)
+      const secure = tls.connect({
+        ALPNProtocols: ["http/1.1"],
+        ...options.tls,
+        socket: socket!,
+        ...(servername === undefined ? {} : { servername })
+      })
+      const failed = (e: Error) => {
+        secure.destroy()
+        callback(e, null)
+      }
+      secure.once("error", failed)
+      secure.once("secureConnect", () => {
+        secure.off("error", failed)
+        callback(null, secure)
+      })
+    })
+  })
+
+/**
+ * @effect/platform's `HttpClient` on an undici `Agent` whose connections are ours; the agent is
+ * closed with the layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
+  dial?: Dial<E, R>,
+  options: ConnectOptions = {}
+): Layer.Layer<HttpClient, never, Requires<R>> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    // Loaded here, not at the top: undici and @effect/platform-node are optional peers.
+    const [{ Agent }, NodeHttpClient] = yield* Effect.promise(() =>
+      Promise.all([import("undici"), import("@effect/platform-node/NodeHttpClient")])
+    )
+    const connector = yield* connect(dial, options)
+    const agent = yield* Effect.acquireRelease(
+      Effect.sync(() => new Agent({ connect: connector })),
+      (agent) => Effect.promise(() => agent.destroy())
+    )
+    return Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher, Layer.succeed(NodeHttpClient.Dispatcher, agent))
+  }))

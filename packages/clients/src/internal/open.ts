@@ -1,0 +1,47 @@
+// The one place that runs a dial for a client: on the captured runtime, in a scope of its own
+// that closes when the socket closes (or at once when the dial fails or is cancelled).
+import { Cause, Effect, Exit, Runtime, Scope } from "effect"
+import type { Socket } from "node:net"
+import { addressOf, defaultDial, type Dial, type Requires, type Target } from "../SocketFactory.js"
+
+/** The dial's error itself, or the socket. */
+export type Done = (error: Error | undefined, socket?: Socket) => void
+
+/** Starts a dial; the returned function cancels it (closing whatever it opened). */
+export type Open = (target: Target, done: Done) => () => void
+
+/**
+ * `use` applied to an `Open` over `dial` on the current runtime. The runtime is captured once:
+ * every connection the client makes later runs on it.
+ */
+export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) => A): Effect.Effect<A, never, Requires<R>> =>
+  Effect.map(Effect.runtime<Requires<R>>(), (runtime) => {
+    const dialer = (dial ?? defaultDial) as Dial<E, Requires<R> | Scope.Scope>
+    const run = Runtime.runFork(runtime)
+    const open: Open = (target, done) => {
+      const fiber = run(Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Scope.make(), (scope) =>
+          restore(Scope.extend(dialer(addressOf(target)), scope)).pipe(
+            Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
+            Effect.map((connection) => {
+              const socket = connection.toNodeSocket()
+              socket.once("close", () => Effect.runFork(Scope.close(scope, Exit.void)))
+              return socket
+            })
+          ))
+      ))
+      const finish = (exit: Exit.Exit<Socket, unknown>) =>
+        Exit.isSuccess(exit) ? done(undefined, exit.value) : done(asError(Cause.squash(exit.cause)))
+      // A loopback connect often settles within `run`: `done` is still called later, as a
+      // net.Socket's events come after `connect` returns (undici and pg rely on it).
+      let returned = false
+      fiber.addObserver((exit) => returned ? finish(exit) : process.nextTick(finish, exit))
+      returned = true
+      return () => fiber.unsafeInterruptAsFork(fiber.id())
+    }
+    return use(open)
+  })
+
+// Our tagged errors are Errors already and pass as they are; anything else a user's dial fails
+// with is wrapped, so clients that read `.message` or `.code` do not break.
+const asError = (e: unknown): Error => e instanceof Error ? e : new Error(String(e), { cause: e })
