@@ -18,8 +18,9 @@ const read = (path: string) => readFileSync(join(root, path), "utf8")
 
 const cell = (s: string) => s.replace(/\|/g, "\\|")
 const hints = (row: Errno.Row) => {
-  const { ip, unix } = row.hint ?? {}
+  const { ip, unix, abstract } = row.hint ?? {}
   const perFamily = ip !== undefined && ip === unix ? [ip] : [ip && `IP: ${ip}`, unix && `unix: ${unix}`]
+  if (abstract !== undefined) perFamily.push(`abstract name: ${abstract}`)
   const reasons = Object.entries(row.reasons ?? {}).map(([reason, text]) => `\`${reason}\`: ${text}`)
   return [...perFamily, ...reasons].filter((h) => h !== undefined && h !== "").join("; ")
 }
