@@ -149,8 +149,17 @@ describe.skipIf(!canNft)(
       }, "failed with ENONET (errno 64)")
     })
 
-    it("a SYN answered with a TCP reset by a firewall is ConnectionRefused, as a closed port", () => {
-      expectError(out.reset, { _tag: "ConnectionRefused", ...inet("ECONNREFUSED", 111, true, "tcp://198.51.100.1:1100") })
+    it.each([
+      ["a SYN answered with a TCP reset by a firewall: ConnectionRefused, as a closed port", "reset",
+        "ConnectionRefused", "ECONNREFUSED", 111, true, 1100, "connect", "nothing is listening on that port"],
+      ["a datagram dropped by an OUTPUT rule: the send is OperationNotPermitted (the netfilter hook's EPERM)", "dropUdp",
+        "OperationNotPermitted", "EPERM", 1, false, 1101, "send", "a firewall rule"],
+      ["a datagram rejected on the way in with ICMP protocol-unreachable: the receive is ProtocolNotAvailable", "protoUdp",
+        "ProtocolNotAvailable", "ENOPROTOOPT", 92, false, 1102, "recv", "ICMP protocol-unreachable"],
+      ["a datagram to a port nobody listens on: the receive is ConnectionRefused", "refusedUdp",
+        "ConnectionRefused", "ECONNREFUSED", 111, true, 9, "recv", "nothing is listening on that port"]
+    ] as const)("%s", (_name, key, tag, errno, code, transient, port, syscall, says) => {
+      expectError(out[key], { _tag: tag, ...inet(errno, code, transient, `tcp://198.51.100.1:${port}`, syscall) }, says)
     })
 
     it("a TCP SYN dropped by an OUTPUT rule is no EPERM: TCP retransmits until our deadline", () => {
@@ -161,40 +170,18 @@ describe.skipIf(!canNft)(
       }, "the per-attempt timeout")
     })
 
-    it("a datagram dropped by an OUTPUT rule: the send is OperationNotPermitted (the netfilter hook's EPERM)", () => {
-      expectError(out.dropUdp, {
-        _tag: "OperationNotPermitted", ...inet("EPERM", 1, false, "tcp://198.51.100.1:1101", "send")
-      }, "a firewall rule")
-    })
-
-    it("a datagram rejected on the way in with ICMP protocol-unreachable: the receive is ProtocolNotAvailable", () => {
-      expectError(out.protoUdp, {
-        _tag: "ProtocolNotAvailable", ...inet("ENOPROTOOPT", 92, false, "tcp://198.51.100.1:1102", "recv")
-      }, "ICMP protocol-unreachable")
-    })
-
-    it("a datagram to a port nobody listens on: the receive is ConnectionRefused", () => {
-      expectError(out.refusedUdp, {
-        _tag: "ConnectionRefused", ...inet("ECONNREFUSED", 111, true, "tcp://198.51.100.1:9", "recv")
-      }, "nothing is listening on that port")
-    })
-
     it("a blackhole route is InvalidArgument (Linux's EINVAL), for TCP and UDP, and the message says blackhole", () => {
       const fields = { _tag: "InvalidArgument", ...inet("EINVAL", 22, false, "tcp://203.0.113.70:80") }
       expectError(out.blackhole, fields, "a route of type blackhole")
       expectError(out.blackholeUdp, fields, "a route of type blackhole")
     })
 
-    it("a throw route is NetworkUnreachable", () => {
-      expectError(out.throwRoute, { _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, "tcp://203.0.113.20:80") })
-    })
-
-    it("a link set down takes its routes with it: NetworkUnreachable (never ENETDOWN), v4 and v6", () => {
-      const down = "a link set down takes its routes with it"
-      expectError(out.linkDown, { _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, "tcp://203.0.113.242:80") }, down)
-      expectError(out.linkDown6, {
-        _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, "tcp://[2001:db8:9::2]:80")
-      }, down)
+    it.each([
+      ["a throw route", "throwRoute", "tcp://203.0.113.20:80", "check the routing table"],
+      ["a link set down takes its routes with it (never ENETDOWN)", "linkDown", "tcp://203.0.113.242:80", "a link set down"],
+      ["a link set down, IPv6", "linkDown6", "tcp://[2001:db8:9::2]:80", "a link set down"]
+    ] as const)("%s: NetworkUnreachable", (_name, key, address, says) => {
+      expectError(out[key], { _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, address) }, says)
     })
   }
 )
