@@ -550,8 +550,9 @@ const causeMembers = () => [...Object.values(classes), UnknownErrno, InvalidAddr
  *
  * - `kind`: which union the result must belong to; an errno the table says cannot happen for that
  *   kind becomes `UnknownErrno`, so the union stays honest. `raw` allows every row.
- * - `localChosen`: the caller bound a local address or port, which makes EADDRINUSE and
- *   EADDRNOTAVAIL permanent.
+ * - `localChosen`: what the caller bound first: `true` for a local address and port, or which of
+ *   the two. A chosen port makes EADDRINUSE permanent (without one, bind(2)'s EADDRINUSE means no
+ *   ephemeral port was free, which passes); either makes EADDRNOTAVAIL permanent.
  * - `permission`: which EACCES it was, when the caller has found out (e.g. `broadcast` for a
  *   broadcast destination). Otherwise an EACCES over IP is `prohibited` (a route or firewall),
  *   and a unix one is what the diagnosis says, or `unknown`.
@@ -570,11 +571,23 @@ export interface ErrnoContext<K extends Errno.Kind | "raw"> {
   readonly syscall: Syscall
   readonly address: string
   readonly platform: Errno.Platform
-  readonly localChosen?: boolean
+  readonly localChosen?: boolean | { readonly host: boolean; readonly port: boolean }
   readonly permission?: PermissionDenied["reason"]
   readonly diagnosis?: PathDiagnosis
   readonly errnoName?: string
 }
+
+/**
+ * `localChosen` for a connect's `local` option: which of host and port the caller chose (port 0
+ * leaves the port to the kernel).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const chosenLocal = (
+  local: { readonly host?: string | undefined; readonly port?: number | undefined } | undefined
+): NonNullable<ErrnoContext<Errno.Kind>["localChosen"]> =>
+  local === undefined ? false : { host: local.host !== undefined, port: local.port !== undefined && local.port !== 0 }
 
 /**
  * The error type `fromErrno` returns for a kind.
@@ -640,7 +653,9 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
   if (!allowed) {
     return new UnknownErrno({ ...fields, errno: name, code, transient: false }) as ErrorForKind<K>
   }
-  const localPermanent = context.localChosen === true && (name === "EADDRINUSE" || name === "EADDRNOTAVAIL")
+  const chosen = context.localChosen === true ? { host: true, port: true } : context.localChosen || undefined
+  const localPermanent = name === "EADDRINUSE" ? chosen?.port === true
+    : name === "EADDRNOTAVAIL" && (chosen?.host === true || chosen?.port === true)
   const problem = context.diagnosis?.problem
   const transient = problem !== undefined && hasOwn(Errno.pathProblems, problem)
     ? Errno.pathProblems[problem].transient

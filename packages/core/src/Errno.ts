@@ -24,16 +24,18 @@ export type Platform = "linux" | "darwin" | "freebsd"
 export type Kind = "inet" | "unix" | "datagram"
 
 /**
- * The address families a hint can be about: IP (stream and datagram) or AF_UNIX (paths and
- * abstract names, stream and datagram). The same errno has different causes in each.
+ * The address families a hint can be about: IP (stream and datagram), AF_UNIX paths, and Linux's
+ * abstract AF_UNIX names (stream and datagram). The same errno has different causes in each: an
+ * abstract name has no file, so nothing about files, stale sockets or permissions applies to it.
  *
  * @since 0.1.0
  * @category models
  */
-export type Family = "ip" | "unix"
+export type Family = "ip" | "unix" | "abstract"
 
 /**
- * A hint per family: each names only that family's causes.
+ * A hint per family: each names only that family's causes. An abstract name without its own hint
+ * takes the AF_UNIX one.
  *
  * @since 0.1.0
  * @category models
@@ -95,8 +97,9 @@ export const table = {
     tag: "AddressNotAvailable", linux: 99, darwin: 49, freebsd: 49, transient: true, kinds: ip,
     meaning: "the local address is not available on this machine",
     hint: {
-      ip: "on Linux a connect gets this when the ephemeral ports are exhausted (see net.ipv4.ip_local_port_range); " +
-        "when you chose the local address, check that it is assigned to an interface"
+      ip: "on Linux a connect gets this when the ephemeral ports are exhausted (see net.ipv4.ip_local_port_range), " +
+        "or when no local address of the destination's family can send to it (IPv6 disabled: " +
+        "net.ipv6.conf.all.disable_ipv6); when you chose the local address, check that it is assigned to an interface"
     }
   },
   EAFNOSUPPORT: {
@@ -118,7 +121,9 @@ export const table = {
     meaning: "the peer refused the connection",
     hint: {
       ip: "nothing is listening on that port",
-      unix: "the socket file exists but nothing listens on it: a stale socket, left behind by a server that is gone"
+      unix: "the socket file exists but nothing listens on it: a stale socket, left behind by a server that is gone",
+      // An abstract name goes when its socket closes: nothing stale can be left behind.
+      abstract: "no socket is bound to this abstract name: its server has not started, or has exited"
     }
   },
   ECONNRESET: {
@@ -128,19 +133,26 @@ export const table = {
   ENETUNREACH: {
     tag: "NetworkUnreachable", linux: 101, darwin: 51, freebsd: 51, transient: true, kinds: ip,
     meaning: "no route to the destination's network",
-    hint: { ip: "check the routing table and that the interface is up" }
+    hint: {
+      ip: "check the routing table and that the interface is up (a link set down takes its routes with it); " +
+        "a router or firewall can also reject with ICMP net-unreachable or net-prohibited"
+    }
   },
   EHOSTUNREACH: {
     tag: "HostUnreachable", linux: 113, darwin: 65, freebsd: 65, transient: true, kinds: ip,
     meaning: "the destination host cannot be reached",
-    hint: { ip: "the route says unreachable or the host did not answer ARP/neighbour discovery" }
+    hint: {
+      ip: "the route says unreachable, the host did not answer ARP/neighbour discovery, or a router or firewall " +
+        "rejected it with ICMP host-unreachable, host-prohibited or admin-prohibited"
+    }
   },
   EADDRINUSE: {
     tag: "AddressInUse", linux: 98, darwin: 48, freebsd: 48, transient: true, kinds: all,
     meaning: "the local address is already in use",
     hint: {
-      ip: "permanent when you chose the local port; otherwise the kernel found no free 4-tuple",
-      unix: "a socket file already exists at the local name"
+      ip: "permanent when you chose the local port; otherwise no ephemeral port was free (see net.ipv4.ip_local_port_range)",
+      unix: "a socket file already exists at the local name",
+      abstract: "another socket is bound to this abstract name"
     }
   },
   EFAULT: {
@@ -165,7 +177,8 @@ export const table = {
     hint: {
       ip: "a route of type prohibit, a firewall rule or a security module rejected it, or a broadcast address " +
         "was used without SO_BROADCAST",
-      unix: "a unix socket needs search permission on every directory of its path and write permission on the socket file"
+      unix: "a unix socket needs search permission on every directory of its path and write permission on the socket file",
+      abstract: "an abstract name has no file permissions: a security module (SELinux, AppArmor) denied it"
     },
     // The manual page's causes, each with its own hint; `PermissionDenied.reason` is one of these
     // (or "unknown", when the caller could not tell).
@@ -214,7 +227,9 @@ export const table = {
   },
   EINVAL: {
     tag: "InvalidArgument", linux: 22, darwin: 22, freebsd: 22, transient: false, kinds: all,
-    meaning: "an argument is invalid for this socket"
+    meaning: "an argument is invalid for this socket",
+    // Linux's connect answers a `blackhole` route with EINVAL, which reads as our own mistake.
+    hint: { ip: "on Linux, a route of type blackhole to the destination (ip route get <address>) discards it" }
   },
   EMFILE: {
     tag: "TooManyOpenFiles", linux: 24, darwin: 24, freebsd: 24, transient: true, kinds: all,
@@ -267,7 +282,10 @@ export const table = {
   EHOSTDOWN: {
     tag: "HostDown", linux: 112, darwin: 64, freebsd: 64, transient: true, kinds: ip,
     meaning: "the destination host is down",
-    hint: { ip: "the host did not answer ARP/neighbour discovery (the BSDs report this where Linux says EHOSTUNREACH)" }
+    hint: {
+      ip: "on Linux, an ICMP host-unknown reject from a router or firewall; on the BSDs, the host did not answer " +
+        "ARP/neighbour discovery (where Linux says EHOSTUNREACH)"
+    }
   },
   ECONNABORTED: {
     tag: "ConnectionAborted", linux: 103, darwin: 53, freebsd: 53, transient: true, kinds: ip,
@@ -277,7 +295,11 @@ export const table = {
   EOPNOTSUPP: {
     tag: "OperationNotSupported", linux: 95, darwin: 102, freebsd: 45, transient: false, kinds: all,
     meaning: "the operation is not supported on this socket",
-    hint: { ip: "an option or call this protocol does not have", unix: "an option or call AF_UNIX does not have (e.g. TCP_NODELAY)" }
+    hint: {
+      ip: "on a connect, an ICMP source-route-failed reject from a router or firewall; otherwise an option or call " +
+        "this protocol does not have",
+      unix: "an option or call AF_UNIX does not have (e.g. TCP_NODELAY)"
+    }
   },
   EPROTO: {
     tag: "ProtocolError", linux: 71, darwin: 100, freebsd: 92, transient: false, kinds: ip,
@@ -415,7 +437,10 @@ export const currentPlatform: Platform = (() => {
  * @category lookups
  */
 export const familyOf = (address: string): Family | undefined =>
-  address.startsWith("unix:") || address.startsWith("unix-abstract:") ? "unix" : address === "" ? undefined : "ip"
+  address.startsWith("unix-abstract:") ? "abstract"
+    : address.startsWith("unix:") ? "unix"
+    : address === "" ? undefined
+    : "ip"
 
 /**
  * The hint of a row for a family; with no family, the hints of every family.
@@ -425,8 +450,8 @@ export const familyOf = (address: string): Family | undefined =>
  */
 export const hintOf = (row: Row, family: Family | undefined): string | undefined => {
   if (row.hint === undefined) return undefined
-  if (family !== undefined) return row.hint[family]
-  const hints = [...new Set([row.hint.ip, row.hint.unix].filter((h) => h !== undefined))]
+  if (family !== undefined) return family === "abstract" ? row.hint.abstract ?? row.hint.unix : row.hint[family]
+  const hints = [...new Set([row.hint.ip, row.hint.unix, row.hint.abstract].filter((h) => h !== undefined))]
   return hints.length === 0 ? undefined : hints.join("; ")
 }
 

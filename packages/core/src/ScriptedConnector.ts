@@ -7,7 +7,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Ref } from "effect"
 import * as Address from "./Address.js"
-import { fromErrno } from "./ConnectError.js"
+import { chosenLocal, fromErrno } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Connector from "./Connector.js"
 import * as Errno from "./Errno.js"
@@ -146,7 +146,7 @@ export const layer = (
                   syscall: "connect",
                   address: key,
                   platform: Errno.currentPlatform,
-                  localChosen: options.local !== undefined
+                  localChosen: chosenLocal(options.local)
                 }))
               )
               : Effect.acquireRelease(

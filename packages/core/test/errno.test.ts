@@ -109,11 +109,17 @@ describe("the errno table", () => {
         "but nothing listens on it: a stale socket, left behind by a server that is gone)"
     )
     const abstract = ConnectError.fromErrno("ECONNREFUSED", { ...context, kind: "unix", address: "unix-abstract:app" })
-    expect(abstract.message).toContain("stale socket")
+    // An abstract name has no file: nothing stale is left behind when its server exits.
+    expect(abstract.message).toBe(
+      "connect unix-abstract:app failed with ECONNREFUSED: the peer refused the connection (no socket is bound to this " +
+        "abstract name: its server has not started, or has exited)"
+    )
     for (const name of Errno.names) {
       const row: Errno.Row = Errno.table[name]
+      const abstract = Errno.hintOf(row, "abstract") ?? ""
       expect([name, row.hint?.ip ?? ""]).not.toEqual([name, expect.stringMatching(/unix|socket file|stale|directory/)])
       expect([name, row.hint?.unix ?? ""]).not.toEqual([name, expect.stringMatching(/port|route|firewall|ICMP|IPv6|ARP/)])
+      expect([name, abstract]).not.toEqual([name, expect.stringMatching(/port|route|firewall|ICMP|IPv6|ARP|socket file|stale/)])
     }
   })
 
@@ -183,6 +189,13 @@ describe("the errno table", () => {
     expect(ConnectError.fromErrno("EADDRINUSE", context).transient).toBe(true)
     expect(ConnectError.fromErrno("EADDRINUSE", { ...context, localChosen: true }).transient).toBe(false)
     expect(ConnectError.fromErrno("EADDRNOTAVAIL", { ...context, localChosen: true }).transient).toBe(false)
+    // A local host with port 0: bind(2) picks an ephemeral port, and EADDRINUSE says none was free.
+    const hostOnly = { ...context, localChosen: { host: true, port: false } }
+    expect(ConnectError.fromErrno("EADDRINUSE", hostOnly).transient).toBe(true)
+    expect(ConnectError.fromErrno("EADDRNOTAVAIL", hostOnly).transient).toBe(false)
+    const portOnly = { ...context, localChosen: { host: false, port: true } }
+    expect(ConnectError.fromErrno("EADDRINUSE", portOnly).transient).toBe(false)
+    expect(ConnectError.fromErrno("EADDRNOTAVAIL", portOnly).transient).toBe(false)
   })
 
   it("puts the Linux hint in EADDRNOTAVAIL's message", () => {

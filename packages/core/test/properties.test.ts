@@ -26,7 +26,7 @@ const context = fc.record({
   syscall: fc.constantFrom(...ConnectError.Syscall.literals),
   address: fc.oneof(fc.string(), fc.constantFrom("tcp://127.0.0.1:1", "unix:///run/app.sock", "unix-abstract:x", "")),
   platform: fc.constantFrom(...platforms),
-  localChosen: fc.boolean(),
+  localChosen: fc.oneof(fc.boolean(), fc.record({ host: fc.boolean(), port: fc.boolean() })),
   diagnosis: fc.option(
     fc.record({ component: fc.string(), problem: fc.constantFrom(...ConnectError.PathProblem.literals) }),
     { nil: undefined }

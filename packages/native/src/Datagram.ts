@@ -101,7 +101,7 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
       kind: "datagram",
       address,
       platform: Errno.currentPlatform,
-      localChosen: options.local !== undefined
+      localChosen: options.local?._tag === "Tcp" ? ConnectError.chosenLocal(options.local) : options.local !== undefined
     })
     const domain = family === "udp4" ? c.AF_INET : family === "udp6" ? c.AF_INET6 : c.AF_UNIX
     const socket = yield* fd.open(binding, domain, c.SOCK_DGRAM, context(""))

@@ -6,11 +6,11 @@
 import { Address } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { spawnSync } from "node:child_process"
 import { closeSync, existsSync, openSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Raw } from "@effect-connect/native"
+import { runChild } from "./child.js"
 import { listening, ownPort, tempDir } from "./support.js"
 
 const raw = { syscall: "connect", transient: false } as const
@@ -99,27 +99,14 @@ describe("state errors through the raw API", () => {
 })
 
 const errnoInject = fileURLToPath(new URL("../build/Release/errno-inject", import.meta.url))
-const repo = fileURLToPath(new URL("../../..", import.meta.url))
 const injectable = process.platform === "linux" && existsSync(errnoInject)
 
 // A connect through NativeConnector.layer in a child whose `syscall` always fails with `errno`.
-const connectInjected = (syscall: string, errno: number) => {
-  const script = `
-    const { Effect } = await import("effect")
-    const { Address, Connector } = await import("@effect-connect/core")
-    const { NativeConnector } = await import("@effect-connect/native")
-    const error = await Effect.runPromise(Effect.flip(Effect.scoped(Connector.connect(Address.tcp("127.0.0.1", 1)))).pipe(
-      Effect.provide(NativeConnector.layer)))
-    console.log(JSON.stringify(error))
-  `
-  const child = spawnSync(errnoInject, [syscall, String(errno), "--", process.execPath, "--input-type=module", "-e", script], {
-    cwd: repo,
-    encoding: "utf8",
+const connectInjected = (syscall: string, errno: number) =>
+  runChild(`out.error = await flip(Connector.connect(Address.tcp("127.0.0.1", 1)))`, {
+    wrap: [errnoInject, syscall, String(errno), "--"],
     timeout: 20_000
-  })
-  expect(child.stderr).toBe("")
-  return JSON.parse(child.stdout)
-}
+  }).error
 
 describe(`injected errnos through Connector.connect${injectable ? "" : " (skipped: errno-inject needs Linux and its build)"}`, () => {
   const connect = { syscall: "connect", address: "tcp://127.0.0.1:1" }

@@ -8,38 +8,16 @@
 // 198.51.100.128/25 has no route; 203.0.113.0/25 an `unreachable` route, 203.0.113.128/25 and
 // 2001:db8:1::/48 `prohibit` routes; the rest of 2001:db8::/32 has no route; 255.255.255.255 goes
 // to v0.
-import { execFileSync, spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { canNetns, namespace } from "./child.js"
 
-const ns = `ec-test-${process.pid}`
-const canNetns = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0
-const dist = new URL("../dist/index.js", import.meta.url).pathname
-const core = new URL("../../core/dist/index.js", import.meta.url).pathname
-
-const run = (body: string, timeout = 30_000) => {
-  const script = `
-import { Effect } from "effect"
-const { Address, Connector } = await import(${JSON.stringify(core)})
-const { Datagram, NativeConnector, Raw } = await import(${JSON.stringify(dist)})
-const flip = (effect) => Effect.runPromise(Effect.scoped(Effect.flip(effect)).pipe(Effect.provide(NativeConnector.layer)))
-const out = {}
-${body}
-console.log(JSON.stringify(out))
-`
-  const result = spawnSync("ip", ["netns", "exec", ns, process.execPath, "--input-type=module", "-e", script], {
-    cwd: new URL("..", import.meta.url).pathname,
-    encoding: "utf8",
-    timeout
-  })
-  expect(result.stderr).toBe("")
-  return JSON.parse(result.stdout)
-}
+const ns = namespace("test")
+const run = ns.run
 
 describe.skipIf(!canNetns)("inside a network namespace the test made (skipped when not root or no `ip netns`)", () => {
   beforeAll(() => {
-    const ip = (...args: Array<string>) => execFileSync("ip", ["-n", ns, ...args])
-    execFileSync("ip", ["netns", "add", ns])
-    ip("link", "set", "lo", "up")
+    const ip = ns.ip
+    ns.add()
     ip("link", "add", "v0", "type", "veth", "peer", "name", "v1")
     ip("link", "set", "v0", "up")
     ip("link", "set", "v1", "up")
@@ -50,9 +28,7 @@ describe.skipIf(!canNetns)("inside a network namespace the test made (skipped wh
     // Limited broadcast needs a route to a device; v1 is in the namespace too.
     ip("route", "add", "255.255.255.255/32", "dev", "v0")
   })
-  afterAll(() => {
-    spawnSync("ip", ["netns", "del", ns])
-  })
+  afterAll(ns.remove)
 
   it("no route is NetworkUnreachable; an unreachable route is HostUnreachable", () => {
     const out = run(`

@@ -88,15 +88,16 @@ export const content = (fd: number) => {
 /**
  * A listener made with the raw binding (socket, bind, listen) that never accepts: connects
  * complete into its backlog and no fd of this process follows them, so a test's fd count
- * stays exact. Closed with the scope. Resolves with getsockname's port (0 for unix).
+ * stays exact; with a small `backlog` further connects find it full. Closed with the scope.
+ * Resolves with getsockname's port (0 for unix).
  */
-export const rawListener = (family: "inet" | "unix", address: SockAddr) =>
+export const rawListener = (family: "inet" | "unix", address: SockAddr, backlog = 4096) =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
         const c = binding.constants
         const fd = binding.socket(family === "inet" ? c.AF_INET : c.AF_UNIX, c.SOCK_STREAM)
-        if (binding.bind(fd, address) < 0 || binding.listen(fd, 4096) < 0) throw new Error(`listen ${String(address.address)}`)
+        if (binding.bind(fd, address) < 0 || binding.listen(fd, backlog) < 0) throw new Error(`listen ${String(address.address)}`)
         const name = binding.getsockname(fd)
         if (typeof name === "number") throw new Error(`getsockname: ${name}`)
         return { fd, port: name.port }

@@ -3,7 +3,7 @@
  * as root, which ignores file permissions, so the permission cases connect from a child process
  * that dropped to uid/gid 65534 (nobody).
  */
-import { Address, Connector } from "@effect-connect/core"
+import { Address, Connector, Errno } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
@@ -52,16 +52,16 @@ describe("UnixConnector: the path is walked after a failure", () => {
       symlinkSync(join(dir, "a"), join(dir, "b"))
 
       const cases = [
-        [join(dir, "missing", "s.sock"), "NotFound", "ENOENT", join(dir, "missing"), "missing-directory"],
-        [join(dir, "s.sock"), "NotFound", "ENOENT", join(dir, "s.sock"), "missing-socket"],
-        [join(file, "s.sock"), "NotADirectory", "ENOTDIR", file, "not-a-directory"],
-        [file, "ConnectionRefused", "ECONNREFUSED", file, "not-a-socket"],
-        [join(dir, "a", "s.sock"), "SymlinkLoop", "ELOOP", join(dir, "a"), "symlink-loop"]
+        [join(dir, "missing", "s.sock"), "NotFound", "ENOENT", true, join(dir, "missing"), "missing-directory"],
+        [join(dir, "s.sock"), "NotFound", "ENOENT", true, join(dir, "s.sock"), "missing-socket"],
+        [join(file, "s.sock"), "NotADirectory", "ENOTDIR", false, file, "not-a-directory"],
+        [file, "ConnectionRefused", "ECONNREFUSED", false, file, "not-a-socket"],
+        [join(dir, "a", "s.sock"), "SymlinkLoop", "ELOOP", false, join(dir, "a"), "symlink-loop"]
       ] as const
-      for (const [path, tag, errno, component, problem] of cases) {
+      for (const [path, tag, errno, transient, component, problem] of cases) {
         const error = yield* failure(path)
-        expect(error, path).toMatchObject({
-          _tag: tag, errno, syscall: "connect", address: `unix://${path}`, diagnosis: { component, problem }
+        expect({ ...error }, path).toEqual({
+          _tag: tag, errno, code: Errno.codeOf(errno, Errno.currentPlatform), transient, syscall: "connect", address: `unix://${path}`, diagnosis: { component, problem }
         })
         expect(error.message).toContain(`: ${component}: `)
       }
