@@ -21,7 +21,15 @@ export interface Connection {
    * `net.Socket` owns it makes the later close hit whatever file reuses the number.
    */
   readonly fd: number
-  /** getsockname(2) after the connect; a unix client end is unnamed: `unix("")`. */
+  /**
+   * The local end: a unix client end is unnamed, `unix("")`. For TCP, getsockname(2), read on first
+   * access (most callers never look, and the read would cost every connect a syscall) and kept.
+   * Read it while the connection is open: once the fd is closed (the scope closed, or the
+   * `net.Socket` from `toNodeSocket()` was destroyed) without a read, the number may already
+   * belong to another file, so the access throws `BadDescriptor` (EBADF, syscall `getsockname`)
+   * without asking the kernel; a read the kernel refuses (ENOBUFS) throws its tagged error.
+   * `detach()` reads it before handing the fd over.
+   */
   readonly local: Address.Tcp | Address.Unix
   /** The address connected to: for a name, the address that won. */
   readonly remote: Address.Tcp | Address.Unix

@@ -255,6 +255,7 @@ const main = async () => {
   })
   try {
     const N = Number(process.env.BENCH_N ?? 5000)
+    const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
     const rows = []
     for (const [label, target] of [["unix", { path: join(dir, "close.sock") }], ["tcp x8 ports", { port }]]) {
       const tcp = target.port !== undefined
@@ -266,13 +267,17 @@ const main = async () => {
             .toString().trim().split(" ").map(Number)
           row.C = { rate, p50, p99 }
         }
-        // Interleaved: every contender once per round, three rounds, the median of each, so
-        // that drift (other load, TIME_WAIT entries piling up) falls on all of them alike.
+        // Interleaved: every contender once per round, ROUNDS rounds (the order reversed every
+        // other round), the median of each, so that drift (other load on a shared machine,
+        // TIME_WAIT entries piling up) falls on all of them alike.
         const sizeOf = (name) => name === "makeNet" ? Math.min(N, 2000) : N
         const reps = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
         for (const [name, contender] of Object.entries(contenders)) await measure(contender, target, Math.ceil(sizeOf(name) / 10), inFlight) // warm up
-        for (let i = 0; i < 3; i++) {
-          for (const [name, contender] of Object.entries(contenders)) reps[name].push(await measure(contender, target, sizeOf(name), inFlight))
+        for (let i = 0; i < ROUNDS; i++) {
+          const order = Object.entries(contenders)
+          for (const [name, contender] of i % 2 === 0 ? order : order.reverse()) {
+            reps[name].push(await measure(contender, target, sizeOf(name), inFlight))
+          }
         }
         for (const name of Object.keys(contenders)) row[name] = median(reps[name])
         rows.push(row)
@@ -280,7 +285,12 @@ const main = async () => {
     }
     const memory = Object.fromEntries(["native", "net.connect", "makeNet"].map((who) => [who, child(["rss", who, join(dir, "hold.sock")])]))
     console.error(`waited ${await drainTimeWait()} s for TIME_WAIT to drain`)
-    const lags = Object.fromEntries(["native", "harness (fibers)", "net.connect", "harness (promises)"].map((who) => [who, child(["lag", who, String(port)])]))
+    // Three interleaved rounds of each, every figure the median of its three.
+    const lagWho = ["native", "harness (fibers)", "net.connect", "harness (promises)"]
+    const lagRuns = Object.fromEntries(lagWho.map((who) => [who, []]))
+    for (let i = 0; i < 3; i++) for (const who of lagWho) lagRuns[who].push(child(["lag", who, String(port)]))
+    const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+    const lags = Object.fromEntries(lagWho.map((who) => [who, Object.fromEntries(Object.keys(lagRuns[who][0]).map((k) => [k, mid(lagRuns[who].map((l) => l[k]))]))]))
 
     const hole = spawn(process.execPath, [join(here, "black-hole.cjs")], { stdio: ["ignore", "pipe", "inherit"] })
     const holePort = await new Promise((resolve) => hole.stdout.once("data", (line) => resolve(line.toString().trim())))
@@ -290,7 +300,7 @@ const main = async () => {
     const f = (x) => (x === undefined ? "-" : Math.round(x.rate).toString())
     const lat = (x) => (x === undefined ? "-" : `${x.p50.toFixed(0)} / ${x.p99.toFixed(0)}`)
     const r = (a, b) => (a === undefined || b === undefined ? "-" : (a.rate / b.rate).toFixed(2) + "x")
-    console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; median of 3 interleaved rounds)`)
+    console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; median of ${ROUNDS} interleaved rounds)`)
     console.table(rows.map((x) => ({
       row: x.row, native: f(x.native), floor: f(x.floor), "net.connect": f(x["net.connect"]),
       "native+net.Socket": f(x["native+net.Socket"]), "Effect.async(net)": f(x["Effect.async(net)"]), makeNet: f(x.makeNet), C: f(x.C),
@@ -305,7 +315,7 @@ const main = async () => {
     })))
     console.log("memory per open connection (5000 held open on unix; bytes, after gc)")
     console.table(Object.entries(memory).map(([who, m]) => ({ who, "RSS/conn": Math.round(m.rss), "heap+external/conn": Math.round(m.heap) })))
-    console.log("event-loop delay, 10k connect-then-close started at once (tcp over 8 ports); harness: a no-op started the same way")
+    console.log("event-loop delay, 10k connect-then-close started at once (tcp over 8 ports; median of 3 interleaved runs); harness: a no-op started the same way")
     console.table(Object.entries(lags).map(([who, l]) => ({
       who, "per s": Math.round(l.rate), ticks: l.ticks, "lag p50 ms": l.lagP50.toFixed(2), "lag p99 ms": l.lagP99.toFixed(2),
       "lag max ms": l.lagMax.toFixed(2)
