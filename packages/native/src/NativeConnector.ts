@@ -170,6 +170,8 @@ const step = (
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 ) =>
   Effect.withFiberRuntime<Connection.Connection, DialError, Scope.Scope>((fiber) => {
+    // The scope first: nothing may fail between opening the fd and handing it to the scope.
+    const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
     const began = performance.now()
     const sa = sockAddr(address)
     const started = "_tag" in sa ? sa : open(sys, address, options, sa.family)
@@ -180,7 +182,6 @@ const step = (
     const rc = sys.connect(started.fd, sa)
     const now = rc === -EINPROGRESS || rc === -EINTR ? sys.pollNow(started.fd, sys.constants.POLL_WRITABLE) : 0
     turns.spent(began)
-    const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
     // POLLOUT without POLLERR or POLLHUP is the kernel's word, at this instant, that the stream
     // is established (a socket in SYN_SENT never reports it): no further syscall.
     if (rc === 0 || now === sys.constants.POLL_WRITABLE) return held(scope, started)
