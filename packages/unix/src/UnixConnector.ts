@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Address, ConnectError, Connector, Errno } from "@effect-connect/core"
+import { Address, ConnectError, type Connection, Connector, Errno } from "@effect-connect/core"
 import { NativeConnector, Raw } from "@effect-connect/native"
 import { Effect, Layer, Predicate, Scope } from "effect"
 import { basename, dirname } from "node:path"
@@ -60,6 +60,21 @@ const readdress = <E>(error: E, address: string): E =>
     ? new (error.constructor as new(fields: object) => E)({ ...error, address })
     : error
 
+// The connection under another remote address. It delegates, never copies: a connection's
+// methods and its fd's owner live on the original, and a spread would drop the one and fork the other.
+const readdressed = (connection: Connection.Connection, remote: Address.UnixPath): Connection.Connection => ({
+  get fd() {
+    return connection.fd
+  },
+  get local() {
+    return connection.local
+  },
+  remote,
+  toNodeSocket: () => connection.toNodeSocket(),
+  toSocket: () => connection.toSocket(),
+  detach: () => connection.detach()
+})
+
 const viaDirectory = (
   inner: Connector.Connector["Type"],
   address: Address.UnixPath,
@@ -76,7 +91,7 @@ const viaDirectory = (
     Scope.make(),
     (held) =>
       Effect.flatMap(Scope.extend(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(address.path)}`), options)).pipe(
-        Effect.map((connection) => ({ ...connection, remote: address })),
+        Effect.map((connection) => readdressed(connection, address)),
         Effect.mapError((e) => readdress(e, input))
       ),
     // The directory is needed only to resolve the path: the connected socket does not use it.

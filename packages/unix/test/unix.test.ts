@@ -125,6 +125,15 @@ describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than 
       expect(remote).toEqual(Address.unix(up))
       expect(fdCount()).toBe(before)
 
+      // The readdressed connection is still the whole connection: its local end and its views.
+      const adopted = yield* Effect.scoped(Effect.map(Connector.connect(Address.unix(up)), (c) => {
+        expect(c.local).toEqual(Address.unix(""))
+        return (c.toNodeSocket() as unknown as { _handle: { fd: number } })._handle.fd === c.fd
+      })).pipe(Effect.provide(via))
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      expect(adopted).toBe(true)
+      expect(fdCount()).toBe(before)
+
       const missing = join(dir, "missing.sock")
       expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(missing))).pipe(Effect.provide(via)))).toMatchObject({
         _tag: "NotFound", errno: "ENOENT", address: `unix://${missing}`, diagnosis: { component: missing, problem: "missing-socket" }
