@@ -150,7 +150,7 @@ const contextOf = (address: Connector.Dialable, options: Connector.ConnectOption
   kind: address._tag === "Tcp" ? "inet" : "unix",
   address: Address.format(address),
   platform,
-  localChosen: options.local !== undefined
+  localChosen: ConnectError.chosenLocal(options.local)
 })
 
 // About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns).

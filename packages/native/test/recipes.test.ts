@@ -140,10 +140,7 @@ describe.skipIf(!canNft)(
       }
     )
 
-    // Known defect, not ours to fix here (internal/fd.ts): the platform's errno names come from
-    // os.constants.errno, which lacks ENONET (and EREMOTEIO, ...), so the name is lost; libuv's
-    // util.getSystemErrorMap() has it. When that lands this test fails, and `it.fails` becomes `it`.
-    it.fails("a SYN answered with ICMP code 8 (host-isolated) is UnknownErrno { errno: ENONET } (known defect: fd.ts names errnos from os.constants.errno)", () => {
+    it("a SYN answered with ICMP code 8 (host-isolated) is UnknownErrno { errno: ENONET }, its name kept", () => {
       expectError(out.icmp8, {
         _tag: "UnknownErrno", ...inet("ENONET", 64, false, "tcp://198.51.100.1:1008")
       }, "failed with ENONET (errno 64)")
@@ -238,11 +235,7 @@ describe.skipIf(!canNetns)(
       }, "permanent when you chose the local port")
     })
 
-    // Known defect, not ours to fix here (NativeConnector.ts): it passes `localChosen: true` for
-    // any `local`, so a host with no port (bind picks the ephemeral port, and EADDRINUSE means
-    // none was free) is called permanent. Core's `ConnectError.chosenLocal(options.local)` is the
-    // fix; when it lands this test fails, and `it.fails` becomes `it`.
-    it.fails("TCP bound to a chosen local host only: AddressInUse from bind, transient (known defect: NativeConnector passes localChosen: true)", () => {
+    it("TCP bound to a chosen local host only: AddressInUse from bind, transient (the kernel chose the port)", () => {
       expectError(out.hostOnly, {
         _tag: "AddressInUse", ...inet("EADDRINUSE", 98, true, "tcp://127.0.0.1:7000", "bind")
       }, "no ephemeral port was free")

@@ -3,7 +3,7 @@
 import { type Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect } from "effect"
 import { Socket as NetSocket } from "node:net"
-import { constants } from "node:os"
+import { getSystemErrorMap } from "node:util"
 import type { Binding, SockAddr } from "./binding.js"
 import { fromSockAddr } from "./sockaddr.js"
 
@@ -14,10 +14,10 @@ const EINPROGRESS = Errno.codeOf("EINPROGRESS", Errno.currentPlatform)
 
 export type Context<K extends Errno.Kind | "raw"> = Omit<ConnectError.ErrnoContext<K>, "syscall">
 
-// The platform's names for its errno numbers (the first of aliases such as EAGAIN/EWOULDBLOCK),
-// so that an errno the table lacks keeps its name in UnknownErrno.
+// The platform's names for its errno numbers, so that an errno the table lacks keeps its name in
+// UnknownErrno. libuv's map (keyed by -errno) knows more than os.constants.errno (ENONET, ...).
 const errnoNames = new Map<number, string>()
-for (const [name, code] of Object.entries(constants.errno)) if (!errnoNames.has(code)) errnoNames.set(code, name)
+for (const [code, [name]] of getSystemErrorMap()) if (code < 0 && !errnoNames.has(-code)) errnoNames.set(-code, name)
 
 /** `-errno` from the binding, as the tagged error of the context's kind. */
 export const errnoError = <K extends Errno.Kind | "raw">(rc: number, syscall: ConnectError.Syscall, context: Context<K>) => {
