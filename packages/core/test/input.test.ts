@@ -144,6 +144,14 @@ describe("unix names: exact bytes or InvalidAddress, never U+FFFD", () => {
   })
 })
 
+describe("parse takes text only", () => {
+  it.each([[undefined, "undefined"], [null, "null"], [123, "123"], [{}, "object"]])("%j: InvalidAddress { field: scheme }", (input, named) => {
+    expect(parse(input as unknown as string)).toEqual(Either.left(expect.objectContaining({
+      _tag: "InvalidAddress", input: named, field: "scheme", reason: `must be a string, got ${named}`
+    })))
+  })
+})
+
 describe("unix URLs: RFC 8089 file URL authority, absolute paths, no percent-decoding", () => {
   it.each([
     ["unix://db.internal/run/app.sock", "host", "db.internal is not this machine: a unix socket URL takes an empty host or localhost (unix:///run/app.sock)"],

@@ -89,6 +89,13 @@ export const maxBytesLimit: number = c.RECV_MAX
  */
 export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
   Effect.gen(function*() {
+    if (family !== "udp4" && family !== "udp6" && family !== "unix") {
+      return yield* new ConnectError.InvalidAddress({
+        input: typeof family === "string" ? family : typeof family,
+        field: "family",
+        reason: "must be udp4, udp6 or unix"
+      })
+    }
     const maxBytes = options.maxBytes ?? 65536
     if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > maxBytesLimit) {
       return yield* new ConnectError.InvalidAddress({
@@ -133,7 +140,10 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
           const denied = rc === -EACCES && fd.isBroadcastDenial(binding, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
           return Effect.asVoid(fd.check(rc, "connect", denied))
         }),
-      send: (data) => retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)),
+      send: (data) =>
+        data instanceof Uint8Array ? retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)) : Effect.fail(
+          new ConnectError.InvalidAddress({ input: peer, field: "option", reason: `data must be a Uint8Array, got ${typeof data}` })
+        ),
       receive: Stream.repeatEffect(
         Effect.map(retryWhenBusy(c.POLL_READABLE, () => binding.recvfrom(s, maxBytes)), (r) => ({
           data: r.data,

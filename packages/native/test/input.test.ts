@@ -158,3 +158,34 @@ describe("unix names reach exactly their bytes", () => {
       }
     }))
 })
+
+describe("values that are not addresses or bytes, from JavaScript or configuration", () => {
+  const notAddresses: ReadonlyArray<unknown> = [null, undefined, 5, "tcp://127.0.0.1:1", {}, { _tag: "Nope" }, { _tag: "__proto__" }]
+
+  it.scoped.each(notAddresses)("%j: InvalidAddress { field: family } from connect, Datagram and Raw, no fd left over", (value) =>
+    Effect.gen(function*() {
+      const failure = { _tag: "InvalidAddress", field: "family", reason: expect.stringMatching(/^is not an address/) }
+      const notAddress = value as Address.Tcp
+      expect(yield* Effect.flip(Connector.connect(notAddress))).toMatchObject(failure)
+      expect(yield* Effect.flip(Effect.flatMap(Datagram.make("udp4"), (d) => d.connect(notAddress)))).toMatchObject(failure)
+      expect(yield* Effect.flip(Effect.flatMap(Raw.socket("inet", "stream"), (s) => Raw.connect(s, notAddress)))).toMatchObject(failure)
+      // An undefined `local` is no local address at all.
+      if (value !== undefined) {
+        expect(yield* Effect.flip(Datagram.make("udp4", { local: notAddress }))).toMatchObject(failure)
+        expect(yield* leftOver(5, Datagram.make("udp4", { local: notAddress }))).toBe(0)
+      }
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
+  it.scoped("a Datagram family it does not know, and data that is not bytes, are typed", () =>
+    Effect.gen(function*() {
+      expect(yield* Effect.flip(Datagram.make("udp5" as Datagram.Family))).toMatchObject({
+        _tag: "InvalidAddress", input: "udp5", field: "family", reason: "must be udp4, udp6 or unix"
+      })
+      const port = yield* ownPort("refusing")
+      const d = yield* Datagram.make("udp4")
+      yield* d.connect(Address.tcp("127.0.0.1", port))
+      expect(yield* Effect.flip(d.send("text" as unknown as Uint8Array))).toMatchObject({
+        _tag: "InvalidAddress", field: "option", reason: "data must be a Uint8Array, got string"
+      })
+    }))
+})

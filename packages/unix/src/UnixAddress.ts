@@ -22,7 +22,7 @@ import { Effect } from "effect"
 export const limit: number = Raw.sunPathMax
 
 // The kernel's byte count; text without bytes is refused by the check before the count matters.
-const byteLength = (text: string) => Address.encodeName(text)?.length ?? 0
+const byteLength = (text: string) => typeof text === "string" ? Address.encodeName(text)?.length ?? 0 : 0
 
 /**
  * Whether a path is too long for sun_path here (see `Raw.maxPathBytes`).

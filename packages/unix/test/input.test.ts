@@ -14,6 +14,9 @@ describe("UnixAddress: absolute paths of exact bytes only", () => {
       expect(yield* Effect.flip(UnixAddress.path("run/app.sock"))).toMatchObject({
         _tag: "InvalidAddress", field: "path", reason: "is relative: a unix socket path must be absolute (the working directory is not part of an address)"
       })
+      expect(yield* Effect.flip(UnixAddress.path(null as unknown as string))).toMatchObject({
+        _tag: "InvalidAddress", field: "path", reason: "must be a string, got object"
+      })
       expect(yield* Effect.flip(UnixAddress.path("/tmp/x\uD800"))).toMatchObject({
         _tag: "InvalidAddress", field: "path", reason: "contains a lone surrogate at index 6"
       })

@@ -5,6 +5,7 @@ import type { Address } from "../Address.js"
 import { InvalidAddress } from "../ConnectError.js"
 import * as ip from "./ip.js"
 import * as name from "./name.js"
+import { shown } from "./options.js"
 
 export type PortRule = "remote" | "local"
 
@@ -51,7 +52,13 @@ const nameProblem = (input: Input, field: "path" | "name", text: string): Invali
   return unencodable === undefined ? undefined : problem(input, field, unencodable.reason)
 }
 
+const tags: ReadonlyArray<unknown> = ["Tcp", "UnixPath", "Abstract", "Unspecified"] satisfies ReadonlyArray<Address["_tag"]>
+
 export const addressProblem = (input: Input, address: Address, rule: PortRule): InvalidAddress | undefined => {
+  // From JavaScript or configuration anything can arrive here; it is not formatted, only named.
+  if (typeof address !== "object" || address === null || !tags.includes(address._tag)) {
+    return problem(() => shown(address), "family", "is not an address: make one with Address.tcp, Address.unix, Address.abstract or Address.parse")
+  }
   switch (address._tag) {
     case "Tcp":
       return hostProblem(input, address.host) ?? portProblem(input, address.port, rule)
