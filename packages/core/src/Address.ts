@@ -12,6 +12,7 @@ import { InvalidAddress } from "./ConnectError.js"
 import * as check from "./internal/check.js"
 import * as ip from "./internal/ip.js"
 import * as name from "./internal/name.js"
+import { shown } from "./internal/options.js"
 
 /**
  * A TCP (or, for a datagram socket, UDP) endpoint. `host` is an IPv4 or IPv6 literal, or a name
@@ -229,6 +230,7 @@ export const decodeName = (bytes: Uint8Array): string => name.decode(bytes)
  * @category parsing
  */
 export const parse = (input: string): Effect.Effect<Address, InvalidAddress> => {
+  if (typeof input !== "string") return invalid(shown(input), "scheme", `must be a string, got ${input === null ? "null" : typeof input}`)
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input)
   if (scheme === null) return invalid(input, "scheme", "is missing: expected tcp://, unix:// or unix-abstract:")
   const rest = input.slice(scheme[0].length)
