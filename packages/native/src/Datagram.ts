@@ -89,6 +89,14 @@ export const maxBytesLimit: number = c.RECV_MAX
  */
 export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
   Effect.gen(function*() {
+    // An untyped caller's typo must not quietly become AF_UNIX, the fallback of the choice below.
+    if (family !== "udp4" && family !== "udp6" && family !== "unix") {
+      return yield* new ConnectError.InvalidAddress({
+        input: String(family),
+        field: "family",
+        reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
+      })
+    }
     const maxBytes = options.maxBytes ?? 65536
     if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > maxBytesLimit) {
       return yield* new ConnectError.InvalidAddress({
