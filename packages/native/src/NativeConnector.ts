@@ -1,8 +1,8 @@
 /**
  * `NativeConnector.layer`: core's `Connector` on the native addon. Each attempt is a
  * non-blocking socket(2) with SOCK_CLOEXEC, the options, an optional bind(2), one connect(2),
- * and, on EINPROGRESS, a libuv poll for writable on the main loop followed by
- * getsockopt(SO_ERROR). No thread pool, no blocking call; the fd is closed on every path that
+ * and, on EINPROGRESS, a zero-timeout poll(2), then if need be a libuv poll for writable on the
+ * main loop whose wake-ups are proven (SO_ERROR, then getpeername(2)). No thread pool, no blocking call; the fd is closed on every path that
  * does not hand out a `Connection`, interruption included.
  *
  * @since 0.1.0
