@@ -230,7 +230,7 @@ export const decodeName = (bytes: Uint8Array): string => name.decode(bytes)
  * @category parsing
  */
 export const parse = (input: string): Effect.Effect<Address, InvalidAddress> => {
-  if (typeof input !== "string") return invalid(shown(input), "scheme", `must be a string, got ${shown(input)}`)
+  if (typeof input !== "string") return invalid(shown(input), "scheme", `must be a string, got ${input === null ? "null" : typeof input}`)
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input)
   if (scheme === null) return invalid(input, "scheme", "is missing: expected tcp://, unix:// or unix-abstract:")
   const rest = input.slice(scheme[0].length)
@@ -276,6 +276,12 @@ const parseTcp = (input: string, rest: string): Effect.Effect<Address, InvalidAd
     : colon === -1
     ? [authority, undefined]
     : [authority.slice(0, colon), authority.slice(colon + 1)]
+  // A [ the caller wrote: say what is wrong with it, not that brackets are needed.
+  if (bracketed === null && authority.startsWith("[")) {
+    return authority.includes("]")
+      ? invalid(input, "host", "has text after the ] of an IPv6 address: a port follows it as [::1]:80")
+      : invalid(input, "host", "has a [ that is never closed: write the IPv6 address as [::1]:80")
+  }
   if (bracketed === null && host.includes(":")) {
     return invalid(input, "host", "an IPv6 address must be in brackets: tcp://[::1]:80")
   }

@@ -179,6 +179,16 @@ const record = (fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock,
   latency.unsafeUpdate((clock.unsafeCurrentTimeMillis() - start) / 1000, labels)
 }
 
+// A connection's local address is read lazily and the read can fail (the connection may already
+// be closed, getsockname may fail): the span then goes without it, the connect succeeded anyway.
+const spanOfSuccess = (c: Connection): Record<string, unknown> => {
+  try {
+    return { "connect.outcome": "ok", "connect.local": Address.format(c.local) }
+  } catch {
+    return { "connect.outcome": "ok" }
+  }
+}
+
 // Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
 // synchronously from the fiber, since this wraps every attempt: one continuation on the effect.
 const observedIn = (
@@ -216,7 +226,7 @@ const observedIn = (
   // A span costs a third of a loopback connect: made only when a tracer will receive it.
   return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
     onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-    onSuccess: (c) => Effect.annotateCurrentSpan({ "connect.outcome": "ok", "connect.local": Address.format(c.local) })
+    onSuccess: (c) => Effect.annotateCurrentSpan(spanOfSuccess(c))
   }).pipe(Effect.withSpan("effect-connect.connect", {
     attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
     captureStackTrace: false

@@ -33,6 +33,8 @@ describe("Address.parse", () => {
     ["tcp://[1:2:3:4:5:6:7:8:9]:80", "host", "is not a valid IPv6 address: 1:2:3:4:5:6:7:8:9"],
     ["tcp://[127.0.0.1]:80", "host", "is not a valid IPv6 address: 127.0.0.1"],
     ["tcp://::1:80", "host", "an IPv6 address must be in brackets: tcp://[::1]:80"],
+    ["tcp://[::1:80", "host", "has a [ that is never closed: write the IPv6 address as [::1]:80"],
+    ["tcp://[::1]x:80", "host", "has text after the ] of an IPv6 address: a port follows it as [::1]:80"],
     ["tcp://256.1.1.1:80", "host", "is not a valid IPv4 address: 256.1.1.1"],
     ["tcp://bad_host!:80", "host", "is not a valid host name: bad_host!"],
     ["tcp://a\0b:80", "host", "contains a NUL byte"],

@@ -144,14 +144,6 @@ describe("unix names: exact bytes or InvalidAddress, never U+FFFD", () => {
   })
 })
 
-describe("parse takes text only", () => {
-  it.each([[undefined, "undefined"], [null, "null"], [123, "123"], [{}, "object"]])("%j: InvalidAddress { field: scheme }", (input, named) => {
-    expect(parse(input as unknown as string)).toEqual(Either.left(expect.objectContaining({
-      _tag: "InvalidAddress", input: named, field: "scheme", reason: `must be a string, got ${named}`
-    })))
-  })
-})
-
 describe("unix URLs: RFC 8089 file URL authority, absolute paths, no percent-decoding", () => {
   it.each([
     ["unix://db.internal/run/app.sock", "host", "db.internal is not this machine: a unix socket URL takes an empty host or localhost (unix:///run/app.sock)"],
@@ -222,4 +214,18 @@ describe("connect options are checked before any attempt", () => {
         expect(connection.remote).toEqual(Address.tcp("127.0.0.1", 5432))
       }
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()] }))))
+})
+
+describe("input that is not an address at all (from untyped callers): InvalidAddress, never a defect", () => {
+  it.each([null, undefined, 5, {}, { _tag: "Udp" }])("Address.parse(%j) fails with field scheme", (input) => {
+    expect(Effect.runSync(Effect.either(Effect.suspend(() => Address.parse(input as unknown as string))))).toEqual(
+      Either.left(expect.objectContaining({ _tag: "InvalidAddress", field: "scheme", reason: `must be a string, got ${input === null ? "null" : typeof input}` }))
+    )
+  })
+  it.each([null, undefined, 5, "tcp://127.0.0.1:80", {}, { _tag: "Udp" }])("validate and connect with %j fail with field family", (input) => {
+    const address = input as unknown as Address.Address
+    expect(validate(address)).toEqual(Either.left(expect.objectContaining({ _tag: "InvalidAddress", field: "family" })))
+    const exit = Effect.runSync(Effect.exit(Effect.scoped(Connector.connect(address)).pipe(Effect.provide(ScriptedConnector.layer({})))))
+    expect(exit).toEqual(expect.objectContaining({ _tag: "Failure", cause: expect.objectContaining({ _tag: "Fail", error: expect.objectContaining({ _tag: "InvalidAddress", field: "family" }) }) }))
+  })
 })

@@ -89,11 +89,12 @@ export const maxBytesLimit: number = c.RECV_MAX
  */
 export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
   Effect.gen(function*() {
+    // An untyped caller's typo must not quietly become AF_UNIX, the fallback of the choice below.
     if (family !== "udp4" && family !== "udp6" && family !== "unix") {
       return yield* new ConnectError.InvalidAddress({
-        input: typeof family === "string" ? family : typeof family,
+        input: String(family),
         field: "family",
-        reason: "must be udp4, udp6 or unix"
+        reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
       })
     }
     const maxBytes = options.maxBytes ?? 65536

@@ -1,8 +1,8 @@
 /**
  * `NativeConnector.layer`: core's `Connector` on the native addon. Each attempt is a
  * non-blocking socket(2) with SOCK_CLOEXEC, the options, an optional bind(2), one connect(2),
- * and, on EINPROGRESS, a libuv poll for writable on the main loop followed by
- * getsockopt(SO_ERROR). No thread pool, no blocking call; the fd is closed on every path that
+ * and, on EINPROGRESS, a zero-timeout poll(2), then if need be a libuv poll for writable on the
+ * main loop whose wake-ups are proven (SO_ERROR, then getpeername(2)). No thread pool, no blocking call; the fd is closed on every path that
  * does not hand out a `Connection`, interruption included.
  *
  * @since 0.1.0
@@ -53,7 +53,17 @@ const setOptions = (sys: Binding, s: number, address: Connector.Dialable, option
 const localSockAddr = (address: Connector.Dialable, options: Connector.ConnectOptions) => {
   if (options.local === undefined || address._tag !== "Tcp") return undefined
   const v6 = Address.ipVersion(address) === 6
-  const sa = sockAddr(Address.tcp(options.local.host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
+  const host = options.local.host
+  // bind(2) would say EAFNOSUPPORT or EINVAL, whose hints are about other causes.
+  const localVersion = host === undefined ? undefined : Address.ipVersion(Address.tcp(host, 0))
+  if (localVersion !== undefined && localVersion !== (v6 ? 6 : 4)) {
+    return new ConnectError.InvalidAddress({
+      input: Address.format(address),
+      field: "option",
+      reason: `local.host ${host} is an IPv${localVersion} address and the address connected to is IPv${v6 ? 6 : 4}: bind(2) takes a local address of the socket's family`
+    })
+  }
+  const sa = sockAddr(Address.tcp(host ?? (v6 ? "::" : "0.0.0.0"), options.local.port ?? 0), "bind")
   return "_tag" in sa && sa._tag === "InvalidAddress"
     ? new ConnectError.InvalidAddress({ input: Address.format(address), field: "option", reason: `local.host ${sa.reason}` })
     : sa

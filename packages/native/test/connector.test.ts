@@ -1,6 +1,6 @@
 import { Address, Connector, Policy, Resolver } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Schedule, Tracer } from "effect"
 import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
@@ -290,5 +290,29 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
         expect(tagged(() => c.local)).toMatchObject({ _tag: "OutOfResources", errno: "ENOBUFS", syscall: "getsockname", address: Address.format(to) })
       }))
       expect(names.closed).toHaveLength(1)
+    }))
+
+  // The attempt's span names the local end when it can: a local address that cannot be read does
+  // not turn the connect itself into a defect.
+  it.scopedLive("with a tracer, a connect whose local address cannot be read still succeeds; its span says ok without it", () =>
+    Effect.gen(function*() {
+      const server = yield* listening(0)
+      const to = Address.tcp("127.0.0.1", (server.address() as { port: number }).port)
+      const native = yield* Effect.tracer
+      const spans: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: (f) => f()
+      })
+      const names = seam({ getsockname: () => -ENOBUFS })
+      const exit = yield* Effect.exit(Effect.scoped(Connector.connect(to).pipe(Effect.withTracer(recording), Effect.provide(names.layer))))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(names.closed).toHaveLength(1)
+      expect(spans.filter((s) => s.name === "effect-connect.connect").map((s) => Object.fromEntries(s.attributes)))
+        .toEqual([{ "connect.address": Address.format(to), "connect.attempt": 1, "connect.outcome": "ok" }])
     }))
 })

@@ -81,4 +81,16 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       expect(fdCount()).toBe(before)
       yield* Datagram.make("udp4", { maxBytes: Datagram.maxBytesLimit })
     }))
+
+  it.scoped("a family other than udp4, udp6 or unix is InvalidAddress { field: family } before any socket is made, never a unix socket", () =>
+    Effect.gen(function*() {
+      const before = fdCount()
+      for (const family of ["udp", "tcp4", "UDP4", "", null]) {
+        expect(yield* Effect.flip(Datagram.make(family as unknown as Datagram.Family))).toMatchObject({
+          _tag: "InvalidAddress", input: String(family), field: "family",
+          reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
+        })
+      }
+      expect(fdCount()).toBe(before)
+    }))
 })

@@ -52,13 +52,29 @@ const nameProblem = (input: Input, field: "path" | "name", text: string): Invali
   return unencodable === undefined ? undefined : problem(input, field, unencodable.reason)
 }
 
-const tags: ReadonlyArray<unknown> = ["Tcp", "UnixPath", "Abstract", "Unspecified"] satisfies ReadonlyArray<Address["_tag"]>
+const families: ReadonlySet<unknown> = new Set(["Tcp", "UnixPath", "Abstract", "Unspecified"])
+
+// A value that is no Address at all (from an untyped caller): said, never read further (its
+// format would throw).
+const familyProblem = (address: unknown): InvalidAddress | undefined => {
+  if (typeof address !== "object" || address === null) {
+    return new InvalidAddress({
+      input: shown(address),
+      field: "family",
+      reason: `must be an Address (Address.tcp, Address.unix, Address.abstract, Address.parse), got ${shown(address)}`
+    })
+  }
+  const tag: unknown = (address as { readonly _tag?: unknown })._tag
+  return families.has(tag) ? undefined : new InvalidAddress({
+    input: shown(address),
+    field: "family",
+    reason: `must be an Address (Address.tcp, Address.unix, Address.abstract, Address.parse), got an object whose _tag is ${shown(tag)}`
+  })
+}
 
 export const addressProblem = (input: Input, address: Address, rule: PortRule): InvalidAddress | undefined => {
-  // From JavaScript or configuration anything can arrive here; it is not formatted, only named.
-  if (typeof address !== "object" || address === null || !tags.includes(address._tag)) {
-    return problem(() => shown(address), "family", "is not an address: make one with Address.tcp, Address.unix, Address.abstract or Address.parse")
-  }
+  const notAnAddress = familyProblem(address)
+  if (notAnAddress !== undefined) return notAnAddress
   switch (address._tag) {
     case "Tcp":
       return hostProblem(input, address.host) ?? portProblem(input, address.port, rule)
