@@ -27,6 +27,7 @@ import {
   InvalidAddress,
   type HostNotFound,
   type ResolveFailed,
+  type TimedOut,
   type UnixError,
   deadline
 } from "./ConnectError.js"
@@ -90,13 +91,22 @@ export type ErrorFor<A extends Address.Address> = A extends Address.Tcp
  * when the attempt runs (never ahead, as a race builds its attempts), so what a `Dial` decides
  * when called, it decides at the moment of the attempt.
  *
+ * `make` applies `options.timeout` around the dial, unless the dial says `appliesTimeout`: it
+ * then fails with `timedOut()` (given when `options.timeout` is set) once the timeout passes
+ * from the moment the attempt runs, so a platform can expire many attempts more cheaply than
+ * a timer and a racing fiber each.
+ *
  * @since 0.1.0
  * @category models
  */
-export type Dial = (
-  address: Dialable,
-  options: ConnectOptions
-) => Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>
+export interface Dial {
+  (
+    address: Dialable,
+    options: ConnectOptions,
+    timedOut?: () => TimedOut
+  ): Effect.Effect<Connection, InetError | UnixError | InvalidAddress, Scope.Scope>
+  readonly appliesTimeout?: boolean
+}
 
 /**
  * @since 0.1.0
@@ -302,11 +312,12 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
   Effect.map(Resolver, (resolver) => {
     const timed = (address: Dialable, options: ConnectOptions) => {
       const timeout = options.timeout
-      return timeout === undefined ? dial(address, options) : Effect.timeoutFail(dial(address, options), {
-        duration: timeout,
-        onTimeout: () =>
-          deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
-      })
+      if (timeout === undefined) return dial(address, options)
+      const timedOut = () =>
+        deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
+      return dial.appliesTimeout === true
+        ? dial(address, options, timedOut)
+        : Effect.timeoutFail(dial(address, options), { duration: timeout, onTimeout: timedOut })
     }
     // The dial is made when the attempt runs, not when a race builds it: a platform may decide
     // things (such as whether the event loop's turn has room) when it is called.

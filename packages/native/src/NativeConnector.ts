@@ -14,6 +14,7 @@ import { Context, Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { fromSockAddr, sockAddr } from "./internal/sockaddr.js"
+import { type Attempt, Deadlines } from "./internal/deadlines.js"
 import { Turns } from "./internal/turns.js"
 import * as NodeResolver from "./NodeResolver.js"
 
@@ -100,20 +101,23 @@ const maxSpuriousWakes = 8
 // After EINPROGRESS, when the zero-timeout poll(2) (`now`) did not find the stream established:
 // the connect's outcome, proven (see fd.proveConnected). Any answer of that poll but plain
 // POLLOUT, and every libuv wake-up (which may be stale), is proven.
-const settle = (sys: Binding, s: number, sa: SockAddr, now: number, context: fd.Context<"inet" | "unix">) => {
+const settle = (sys: Binding, s: number, sa: SockAddr, now: number, context: fd.Context<"inet" | "unix">, attempt: Timed) => {
   const writable = sys.constants.POLL_WRITABLE
-  const prove = (spurious: number): Effect.Effect<void, ConnectError.ErrorForKind<"inet" | "unix">> => {
+  const ready = deadlines.within(attempt, (done: (outcome: Effect.Effect<number, ConnectError.ErrorForKind<"inet" | "unix">>) => void) =>
+    fd.poll(sys, s, writable, context, done)
+  )
+  const prove = (spurious: number): Effect.Effect<void, DialError> => {
     const outcome = fd.proveConnected(sys, s, sa, context)
     if (outcome === "connected") return Effect.void
     if (outcome !== "pending") return Effect.fail(outcome)
     if (spurious >= maxSpuriousWakes) return Effect.fail(fd.errnoError(-EALREADY, "connect", context))
-    return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(spurious + 1))
+    return Effect.flatMap(ready, () => prove(spurious + 1))
   }
   if (now > 0) return prove(0)
   // A signal (SIGPROF under a profiler, SIGCHLD, ...) can interrupt even a poll(2) that does not
   // wait: EINTR says nothing about the socket, so wait for it as when nothing was ready.
   if (now < 0 && now !== -EINTR) return Effect.fail(fd.errnoError(now, "poll", context))
-  return Effect.flatMap(fd.ready(sys, s, writable, context), () => prove(0))
+  return Effect.flatMap(ready, () => prove(0))
 }
 
 // The connection handed out: the fd's owner itself, so a connect allocates one object and no
@@ -163,8 +167,11 @@ const contextOf = (address: Connector.Dialable, options: Connector.ConnectOption
   localChosen: ConnectError.chosenLocal(options.local)
 })
 
-// About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns).
+// About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns), and about
+// as much of expiring per-attempt timeouts (see internal/deadlines).
 const turns = new Turns(0.5)
+const deadlines = new Deadlines(0.5)
+type Timed = Attempt<ConnectError.TimedOut> | undefined
 
 const held = (scope: Scope.Scope, connection: NativeConnection) =>
   Effect.as(Scope.addFinalizer(scope, connection.release), connection as Connection.Connection)
@@ -177,7 +184,8 @@ const step = (
   sys: Binding,
   address: Connector.Dialable,
   options: Connector.ConnectOptions,
-  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  attempt: Timed
 ) =>
   Effect.withFiberRuntime<Connection.Connection, DialError, Scope.Scope>((fiber) => {
     // The scope first: nothing may fail between opening the fd and handing it to the scope.
@@ -201,7 +209,7 @@ const step = (
     }
     // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
     return Effect.zipRight(
-      Effect.tapErrorCause(restore(settle(sys, started.fd, sa, now, contextOf(address, options))), () => Effect.sync(() => started.close())),
+      Effect.tapErrorCause(restore(settle(sys, started.fd, sa, now, contextOf(address, options), attempt)), () => Effect.sync(() => started.close())),
       held(scope, started)
     )
   })
@@ -213,16 +221,33 @@ const step = (
  * Everything up to connect(2) is one synchronous step, taken when the event loop's turn has
  * room for it (so ten thousand connects at once do not stall timers and I/O); only the waits
  * (for a turn, for a connect in progress) can be interrupted. The fd is closed at once when the
- * dial fails or is interrupted, and by the scope after a success.
+ * dial fails or is interrupted, and by the scope after a success. It applies the per-attempt
+ * timeout itself (`appliesTimeout`): one timer for the earliest deadline of all attempts, and
+ * expiries taken in slices of the event loop's turns, so attempts that time out together do
+ * not stall timers and I/O.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const dial = (sys: Binding): Connector.Dial => (address, options) => {
-  // The wait for a turn comes before any fd exists: it needs no mask, and runs as the caller's
-  // fiber is (interruptible or not).
-  const masked = Effect.uninterruptibleMask((restore) => step(sys, address, options, restore))
-  return turns.hasRoom() ? masked : Effect.zipRight(turns.wait, masked)
+export const dial = (sys: Binding): Connector.Dial => {
+  const untimed = (address: Connector.Dialable, options: Connector.ConnectOptions, attempt: Timed) => {
+    // The wait for a turn comes before any fd exists: it needs no mask, and runs as the caller's
+    // fiber is (interruptible or not).
+    const masked = Effect.uninterruptibleMask((restore) => step(sys, address, options, restore, attempt))
+    if (turns.hasRoom()) return masked
+    return Effect.zipRight(attempt === undefined ? turns.wait : deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void))), masked)
+  }
+  // The per-attempt timeout from the moment the attempt runs, in the shared deadline queue
+  // rather than a timer and a racing fiber per attempt.
+  const timed = (address: Connector.Dialable, options: Connector.ConnectOptions, timedOut?: () => ConnectError.TimedOut) => {
+    const ms = options.timeout === undefined || timedOut === undefined ? Infinity : Duration.toMillis(options.timeout)
+    if (ms === Infinity) return untimed(address, options, undefined)
+    return Effect.suspend(() => {
+      const attempt = deadlines.add(ms, timedOut!)
+      return Effect.ensuring(untimed(address, options, attempt), Effect.sync(() => deadlines.remove(attempt)))
+    })
+  }
+  return Object.assign(timed, { appliesTimeout: true })
 }
 
 /**

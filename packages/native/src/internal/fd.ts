@@ -113,15 +113,30 @@ export const open = <K extends Errno.Kind | "raw">(sys: Binding, domain: number,
  */
 export const ready = <K extends Errno.Kind | "raw">(sys: Binding, fd: number, events: number, context: Context<K>) =>
   Effect.async<number, ConnectError.ErrorForKind<K>>((resume) => {
-    const handle = sys.poll(fd, events, (status, ready) => {
-      resume(status < 0 ? Effect.fail(errnoError(status, "poll", context)) : Effect.succeed(ready))
-    })
-    if (typeof handle === "number") {
-      resume(Effect.fail(errnoError(handle, "poll", context)))
-      return
-    }
-    return Effect.sync(() => handle.cancel())
+    const cancel = poll(sys, fd, events, context, resume)
+    return cancel === undefined ? undefined : Effect.sync(cancel)
   })
+
+/**
+ * `ready`'s wait as a plain callback, for waits that something besides interruption can end:
+ * starts the poll and returns its cancel, or undefined when it ended at once.
+ */
+export const poll = <K extends Errno.Kind | "raw">(
+  sys: Binding,
+  fd: number,
+  events: number,
+  context: Context<K>,
+  done: (outcome: Effect.Effect<number, ConnectError.ErrorForKind<K>>) => void
+): (() => void) | undefined => {
+  const handle = sys.poll(fd, events, (status, ready) => {
+    done(status < 0 ? Effect.fail(errnoError(status, "poll", context)) : Effect.succeed(ready))
+  })
+  if (typeof handle === "number") {
+    done(Effect.fail(errnoError(handle, "poll", context)))
+    return undefined
+  }
+  return () => handle.cancel()
+}
 
 /**
  * A connect's outcome once its socket looked ready, proven by the kernel rather than inferred

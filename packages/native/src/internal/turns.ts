@@ -23,14 +23,16 @@ export class Turns {
   }
 
   /** Completes in a later turn, first come first served. Interruptible. */
-  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => {
-    const go = () => resume(Effect.void)
+  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => Effect.sync(this.enter(() => resume(Effect.void))))
+
+  /** Calls `go` in a later turn, first come first served; returns the cancel. */
+  enter(go: () => void): () => void {
     this.waiting.add(go)
     this.schedule()
-    return Effect.sync(() => {
+    return () => {
       this.waiting.delete(go)
-    })
-  })
+    }
+  }
 
   /** Counts a step that began at `start` (`performance.now()`) against the turn. */
   spent(start: number): void {
