@@ -97,6 +97,13 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
         reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
       })
     }
+    if (typeof options !== "object" || options === null) {
+      return yield* new ConnectError.InvalidAddress({
+        input: String(options),
+        field: "option",
+        reason: `options must be an object, got ${options === null ? "null" : typeof options}`
+      })
+    }
     const maxBytes = options.maxBytes ?? 65536
     if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > maxBytesLimit) {
       return yield* new ConnectError.InvalidAddress({

@@ -195,6 +195,15 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
       }
     }).pipe(Effect.provide(NativeConnector.layer)))
 
+  it.scoped.each([null, 5, "x"])("Datagram.make options %j: InvalidAddress { field: option }, no socket made", (options) =>
+    Effect.gen(function*() {
+      const before = fdCount()
+      expect(yield* Effect.flip(Datagram.make("udp4", options as unknown as Datagram.Options))).toMatchObject({
+        _tag: "InvalidAddress", field: "option", reason: `options must be an object, got ${options === null ? "null" : typeof options}`
+      })
+      expect(fdCount()).toBe(before)
+    }))
+
   it.scoped("data that is not bytes is typed, not the binding's TypeError", () =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
