@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, HashMap, Logger, LogLevel, Metric, Random, Schedule, TestClock, Tracer } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, HashMap, Logger, LogLevel, Metric, Random, Schedule, TestClock } from "effect"
 import { Address, ConnectError, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
+import { recordingTracer } from "./recording.js"
 
 const pg = Address.tcp("127.0.0.1", 5432)
 const at = (events: ReadonlyArray<ScriptedConnector.Event>, tag: ScriptedConnector.Event["_tag"]) =>
@@ -481,16 +482,7 @@ describe("input and observability", () => {
     }))))
 
   it.scoped("a span per attempt, with its address, attempt and outcome, and one for the loop, when a tracer is installed", () => {
-    const native = Effect.runSync(Effect.tracer)
-    const spans: Array<Tracer.Span> = []
-    const recording = Tracer.make({
-      span: (...args) => {
-        const span = native.span(...args)
-        spans.push(span)
-        return span
-      },
-      context: (f) => f()
-    })
+    const { tracer: recording, spans } = recordingTracer()
     return Effect.gen(function*() {
       const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 7)).pipe(
         Policy.retryTransient(Schedule.spaced("1 millis")),

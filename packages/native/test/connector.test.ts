@@ -1,6 +1,6 @@
 import { Address, Connector, Policy, Resolver } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Schedule, Tracer } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import { constants } from "node:os"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { NativeConnector, Raw } from "@effect-connect/native"
 import { type Binding, binding, type SockAddr } from "../src/internal/binding.js"
 import { fdCount, listening, ownPort, tempDir } from "./support.js"
+import { recordingTracer } from "../../core/test/recording.js"
 
 const echo = (s: Socket) => s.pipe(s)
 
@@ -298,16 +299,7 @@ describe("NativeConnector through the binding seam (errnos the kernel gives only
     Effect.gen(function*() {
       const server = yield* listening(0)
       const to = Address.tcp("127.0.0.1", (server.address() as { port: number }).port)
-      const native = yield* Effect.tracer
-      const spans: Array<Tracer.Span> = []
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: (f) => f()
-      })
+      const { tracer: recording, spans } = recordingTracer()
       const names = seam({ getsockname: () => -ENOBUFS })
       const exit = yield* Effect.exit(Effect.scoped(Connector.connect(to).pipe(Effect.withTracer(recording), Effect.provide(names.layer))))
       expect(Exit.isSuccess(exit)).toBe(true)
