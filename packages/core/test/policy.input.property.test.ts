@@ -4,7 +4,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { Cause, Effect, Exit, Schedule, type Scope } from "effect"
 import { describe, expect } from "vitest"
-import { ConnectError, Policy } from "@effect-connect/core"
+import { Address, ConnectError, Policy } from "@effect-connect/core"
 import { hostileValue, runs } from "./arbitraries.js"
 
 const junk = fc.oneof(hostileValue, fc.anything(), fc.constantFrom(undefined, null, NaN, Infinity, -1, "bogus", Symbol("s"), Object.create(null), () => 1))
@@ -59,7 +59,8 @@ describe("Policy under hostile arguments", () => {
 
   const raceArgs = fc.record({
     candidates: fc.oneof(junk, fc.constant([1, 2])),
-    attempt: fc.oneof(junk, fc.constant((n: number) => Effect.fail(n))),
+    // A function is the caller's own code: what it returns is its business (a non-effect dies).
+    attempt: fc.oneof(junk.filter((a) => typeof a !== "function"), fc.constant((n: number) => Effect.fail(n))),
     options: fc.oneof(junk, fc.record({ delay: fc.oneof(junk, fc.constant(undefined), fc.constant(0)), describe: fc.oneof(junk, fc.constant(String)) }))
   })
   test.prop([raceArgs], runs)("race: bad arguments are InvalidOption race.<argument> before any attempt; good ones race", async ({ attempt, candidates, options }) => {
@@ -94,4 +95,16 @@ describe("Policy under hostile arguments", () => {
       reason: "must be a string, got 5"
     })
   })
+})
+
+describe("Address under values no template can print", () => {
+  test.prop([fc.constantFrom(Symbol("h"), Object.create(null), null, {}), fc.constantFrom(Symbol("p"), Object.create(null), "80", null)])(
+    "validate: InvalidAddress naming the field, never a defect",
+    (host, port) => {
+      const exit = Effect.runSyncExit(Address.validate(Address.tcp(host as string, port as number)))
+      expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "host" } })
+      const portExit = Effect.runSyncExit(Address.validate(Address.tcp("127.0.0.1", port as number)))
+      expect(Exit.isFailure(portExit) && Cause.failureOption(portExit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "port" } })
+    }
+  )
 })
