@@ -6,6 +6,7 @@
  */
 import { Predicate, Schema } from "effect"
 import * as Errno from "./Errno.js"
+import * as Options from "./internal/options.js"
 
 /**
  * The syscall that failed. `deadline` is not a syscall: it marks our own timeout.
@@ -376,6 +377,16 @@ export class InvalidAddress extends Schema.TaggedError<InvalidAddress>()("Invali
     return `invalid address ${JSON.stringify(this.input)}: ${this.field} ${this.reason}`
   }
 }
+
+/**
+ * A value from a caller, as an error's `reason` shows it: strings quoted, numbers, booleans,
+ * `null` and `undefined` as written, anything else by its type only (an object's getters and
+ * `toString` are never run).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const shown: (u: unknown) => string = Options.shown
 
 /**
  * A policy's option is not one it can work with (a backoff's `jitter: "bogus"`, a negative
