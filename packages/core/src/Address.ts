@@ -112,19 +112,28 @@ export const ipVersion = (address: Tcp): 4 | 6 | undefined => ip.ipVersion(addre
  * @category formatting
  */
 export const format = (address: Address): string => {
+  if (typeof address !== "object" || address === null) return shown(address)
   switch (address._tag) {
     case "Tcp": {
-      const host = String(address.host)
-      return `tcp://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+      const host = text(address.host)
+      return `tcp://${host.includes(":") ? `[${host}]` : host}:${typeof address.port === "number" ? address.port : shown(address.port)}`
     }
-    case "UnixPath":
-      return String(address.path).startsWith("/") ? `unix://${address.path}` : `unix:${address.path}`
+    case "UnixPath": {
+      const path = text(address.path)
+      return path.startsWith("/") ? `unix://${path}` : `unix:${path}`
+    }
     case "Abstract":
-      return `unix-abstract:${address.name}`
+      return `unix-abstract:${text(address.name)}`
     case "Unspecified":
       return "unspecified:"
+    default:
+      return shown(address)
   }
 }
+
+// A field of an address from an untyped caller, for `format`: a symbol or an object without
+// toString would throw in a template.
+const text = (u: unknown): string => typeof u === "string" ? u : shown(u)
 
 const invalid = (input: string, field: InvalidAddress["field"], reason: string) =>
   Effect.fail(new InvalidAddress({ input, field, reason }))

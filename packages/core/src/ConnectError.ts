@@ -6,6 +6,7 @@
  */
 import { Predicate, Schema } from "effect"
 import * as Errno from "./Errno.js"
+import * as Options from "./internal/options.js"
 
 /**
  * The syscall that failed. `deadline` is not a syscall: it marks our own timeout.
@@ -378,6 +379,16 @@ export class InvalidAddress extends Schema.TaggedError<InvalidAddress>()("Invali
 }
 
 /**
+ * A value from a caller, as an error's `reason` shows it: strings quoted, numbers, booleans,
+ * `null` and `undefined` as written, anything else by its type only (an object's getters and
+ * `toString` are never run).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const shown: (u: unknown) => string = Options.shown
+
+/**
  * A policy's option is not one it can work with (a backoff's `jitter: "bogus"`, a negative
  * `base`, a deadline of "soon"): which option and why. Found when the policy runs, before any
  * attempt. Its own class rather than `InvalidAddress`: a schedule or a deadline has no address.
@@ -674,8 +685,9 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
  */
 export const withAttempts = <E>(error: E, attempts: number): E => {
   if (!isErrnoError(error)) return error
-  const Class = (error._tag === "UnknownErrno" ? UnknownErrno : classes[error._tag]) as unknown as new(fields: object) => E
-  return error instanceof Class ? new Class({ ...error, attempts }) : error
+  const Class = (error._tag === "UnknownErrno" ? UnknownErrno : classes[error._tag]) as unknown as new(fields: object, disableValidation: boolean) => E
+  // An instance of the class was checked when it was made: only `attempts` needs checking.
+  return error instanceof Class ? new Class({ ...error, attempts }, typeof attempts === "number") : error
 }
 
 /**
@@ -717,12 +729,25 @@ export interface DeadlineDetails {
  * @category constructors
  */
 export const deadline = (address: string, platform: Errno.Platform, details: DeadlineDetails = {}): TimedOut =>
-  new TimedOut({
-    errno: "ETIMEDOUT",
-    code: Errno.codeOf("ETIMEDOUT", platform),
-    syscall: "connect",
-    address,
-    transient: true,
-    source: "deadline",
-    ...Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined))
-  })
+  new TimedOut(
+    {
+      errno: "ETIMEDOUT",
+      code: Errno.codeOf("ETIMEDOUT", platform),
+      syscall: "connect",
+      address,
+      transient: true,
+      source: "deadline",
+      ...Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined))
+    },
+    wellFormed(address, details)
+  )
+
+// Schema's validation of a TimedOut (its `cause` is the union of every error class) costs a
+// hundred times the construction itself, and ten thousand attempts timing out together pay it
+// ten thousand times. Any cause is valid (a foreign one is kept as its tag and message), so it is
+// skipped when the other fields are what the types allow, and runs (and throws) on anything else.
+const wellFormed = (address: unknown, d: DeadlineDetails): boolean =>
+  typeof address === "string" &&
+  (d.scope === undefined || d.scope === "attempt" || d.scope === "overall") &&
+  (d.elapsed === undefined || typeof d.elapsed === "number") &&
+  (d.attempts === undefined || typeof d.attempts === "number")

@@ -331,10 +331,12 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
       > => {
         const candidates = Arr.map(interleave(answers), (r) => Address.tcp(r.address, address.port))
         if (candidates.length === 1) return attempt(candidates[0], options)
+        // No InvalidOption from this race: its candidates and functions are ours, and
+        // optionsProblem has checked attemptDelay.
         return Policy.race<Address.Tcp, Connection, InetError | UnixError | InvalidAddress, never>(candidates, (c) => attempt(c, options), {
           describe: Address.format,
           ...(options.attemptDelay === undefined ? {} : { delay: options.attemptDelay })
-        })
+        }) as Effect.Effect<Connection, InetError | UnixError | InvalidAddress | Policy.AllAttemptsFailed<InetError | UnixError | InvalidAddress>, Scope.Scope>
       })
     // Checked with plain functions, not effects, in the fiber's own step: this runs on every
     // connect.

@@ -195,7 +195,8 @@ export interface RetryOptions {
  * out re-created with `attempts` set (same class and tag, so `catchTag` matches, and a message
  * that says "after N attempts"); the type stays the full union, so the caller handles permanent
  * tags and the last transient one alike. A `backoff` whose options are unusable fails with its
- * `InvalidOption` before any attempt.
+ * `InvalidOption` before any attempt; so does a `schedule` or `options` that is none at all (from
+ * an untyped caller), as `retryTransient.schedule` or `retryTransient.options`.
  *
  * With a tracer installed, the whole loop is one span, `effect-connect.retry`, with its
  * `retry.attempts` and `retry.outcome` (`ok`, the error's tag, or `interrupted`).
@@ -213,7 +214,7 @@ export const retryTransient: {
 } = (<Out, R2>(schedule: Schedule.Schedule<Out, unknown, R2>, options: RetryOptions = {}) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConnectError.InvalidOption, R | R2> =>
   Effect.withFiberRuntime((fiber) => {
-    const problem = (schedule as { readonly problem?: ConnectError.InvalidOption }).problem
+    const problem = retryProblem(schedule, options)
     if (problem !== undefined) return Effect.fail(problem)
     const journal = fiber.getFiberRef(Attempts.current)
     let attempt = 0
@@ -234,6 +235,25 @@ export const retryTransient: {
       Effect.withSpan("effect-connect.retry", { captureStackTrace: false })
     )
   })) as typeof retryTransient
+
+// A backoff's own problem, or arguments that are no schedule or no options at all (from an
+// untyped caller: a typed one cannot pass them, so the plain-schedule overload keeps its type).
+const retryProblem = (schedule: unknown, options: unknown): ConnectError.InvalidOption | undefined => {
+  if (!Schedule.isSchedule(schedule)) {
+    return new ConnectError.InvalidOption({
+      option: "retryTransient.schedule",
+      reason: `must be a Schedule (Policy.backoff, or one of effect's), got ${Options.shown(schedule)}`
+    })
+  }
+  if (typeof options !== "object" || options === null) {
+    return new ConnectError.InvalidOption({ option: "retryTransient.options", reason: `must be an object, got ${Options.shown(options)}` })
+  }
+  const retry: unknown = (options as RetryOptions).retry
+  if (retry !== undefined && (typeof retry !== "object" || retry === null)) {
+    return new ConnectError.InvalidOption({ option: "retryTransient.retry", reason: `must be an object of tags to booleans, got ${Options.shown(retry)}` })
+  }
+  return (schedule as { readonly problem?: ConnectError.InvalidOption }).problem
+}
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return "ok"
@@ -270,6 +290,9 @@ export const deadline = (duration: Duration.DurationInput, label?: string) =>
   Effect.suspend((): Effect.Effect<A, E | ConnectError.TimedOut | ConnectError.InvalidOption, R> => {
     const limit = Options.duration(duration, true)
     if (typeof limit === "string") return Effect.fail(new ConnectError.InvalidOption({ option: "deadline", reason: limit }))
+    if (label !== undefined && typeof label !== "string") {
+      return Effect.fail(new ConnectError.InvalidOption({ option: "deadline.label", reason: `must be a string, got ${Options.shown(label)}` }))
+    }
     const journal = Attempts.journal()
     return Effect.flatMap(Clock.currentTimeMillis, (start) =>
       Effect.flatten(Effect.timeoutTo(Effect.locally(self, Attempts.current, journal), {
@@ -319,9 +342,16 @@ export class AllAttemptsFailed<E> extends Data.TaggedError("AllAttemptsFailed")<
   }
   override get message(): string {
     return `all ${this.attempts.length} attempts failed: ` + this.attempts.map((a) =>
-      `${a.address} after ${Duration.format(a.elapsed)}: ${(a.error as { message?: string }).message ?? String(a.error)}`
+      `${a.address} after ${Duration.format(a.elapsed)}: ${said(a.error)}`
     ).join("; ")
   }
+}
+
+// An attempt's error in a message: whatever an attempt failed with (null, a symbol, an object
+// without toString) is said without throwing.
+const said = (e: unknown): string => {
+  const message: unknown = typeof e === "object" && e !== null ? (e as { readonly message?: unknown }).message : undefined
+  return typeof message === "string" ? message : typeof e === "string" ? e : Options.shown(e)
 }
 
 /**
@@ -335,11 +365,30 @@ export interface RaceOptions<X> {
   readonly describe: (candidate: X) => string
 }
 
+const defaultDelay = Duration.millis(250)
+
+// The delay between starts, or what is wrong with the arguments (nothing has started then).
+const raceDelay = (candidates: unknown, attempt: unknown, options: unknown): Duration.Duration | ConnectError.InvalidOption => {
+  const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `race.${option}`, reason })
+  if (!Array.isArray(candidates) || candidates.length === 0) {
+    return invalid("candidates", `must be a non-empty array, got ${Array.isArray(candidates) ? "an empty one" : Options.shown(candidates)}`)
+  }
+  if (typeof attempt !== "function") return invalid("attempt", `must be a function, got ${Options.shown(attempt)}`)
+  if (typeof options !== "object" || options === null) return invalid("options", `must be an object with describe, got ${Options.shown(options)}`)
+  const { delay, describe } = options as RaceOptions<unknown>
+  if (typeof describe !== "function") return invalid("describe", `must be a function, got ${Options.shown(describe)}`)
+  if (delay === undefined) return defaultDelay
+  const checked = Options.duration(delay, true)
+  return typeof checked === "string" ? invalid("delay", checked) : checked
+}
+
 /**
  * RFC 8305 racing: attempt the candidates in order, starting the next one when the delay has
  * passed or the previous attempt failed, whichever comes first. The first success wins; every
  * other attempt is interrupted and whatever it acquired (in its own scope) is released, even one
  * that succeeded a moment too late. When all fail, `AllAttemptsFailed` keeps each error.
+ * Arguments it cannot work with (no candidates, a negative or NaN `delay`, ...) fail with
+ * `InvalidOption` (`race.delay`, ...) before any attempt.
  *
  * @since 0.1.0
  * @category racing
@@ -348,10 +397,11 @@ export const race = <X, A, E, R>(
   candidates: NonEmptyReadonlyArray<X>,
   attempt: (candidate: X) => Effect.Effect<A, E, R | Scope.Scope>,
   options: RaceOptions<X>
-): Effect.Effect<A, AllAttemptsFailed<E>, R | Scope.Scope> =>
+): Effect.Effect<A, AllAttemptsFailed<E> | ConnectError.InvalidOption, R | Scope.Scope> =>
   Effect.gen(function*() {
+    const delay = raceDelay(candidates, attempt, options)
+    if (delay instanceof ConnectError.InvalidOption) return yield* delay
     const parent = yield* Effect.scope
-    const delay = options.delay ?? Duration.millis(250)
     const start = yield* Clock.currentTimeMillis
     const scopes: Array<Scope.CloseableScope> = []
     const failures: Array<AttemptFailure<E> & { readonly index: number }> = []

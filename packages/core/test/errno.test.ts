@@ -262,4 +262,20 @@ describe("the errno table", () => {
     expect(again.cause).toEqual({ _tag: "Error", message: "boom" })
     expect(again.message).toBe("connect db: gave up after 10 ms and 1 attempt; the last failed: boom")
   })
+
+  it("deadline skips Schema's validation only for fields of the right types: anything else is still refused", () => {
+    const junk: ReadonlyArray<[unknown, unknown]> = [
+      ["db", { elapsed: "1 second" }],
+      ["db", { scope: "forever" }],
+      ["db", { attempts: null }],
+      [5, {}]
+    ]
+    for (const [address, details] of junk) {
+      expect(() => ConnectError.deadline(address as string, "linux", details as ConnectError.DeadlineDetails)).toThrow(/TimedOut \(Constructor\)/)
+    }
+    // and withAttempts re-checks what it adds
+    const refused = ConnectError.fromErrno("ECONNREFUSED", { ...context, kind: "inet" })
+    expect(() => ConnectError.withAttempts(refused, "3" as unknown as number)).toThrow(/ConnectionRefused \(Constructor\)/)
+    expect(ConnectError.withAttempts(refused, 3)).toMatchObject({ _tag: "ConnectionRefused", attempts: 3 })
+  })
 })

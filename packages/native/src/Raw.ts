@@ -2,11 +2,12 @@
  * The raw API: one syscall per function on an fd the caller manages, every errno as its tagged
  * error (kind `raw`: the state errors EISCONN, EALREADY, EINPROGRESS, EBADF, ENOTSOCK, EFAULT
  * included). For tests and for callers who need the state machine itself; services should use
- * `Connector`.
+ * `Connector`. A descriptor no syscall can take (not a 32-bit whole number) is `InvalidOption`
+ * (option `fd`) before any call; a family or type it does not know, `InvalidOption` too.
  *
  * @since 0.1.0
  */
-import { Address, type ConnectError, Errno } from "@effect-connect/core"
+import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
 import { binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
@@ -47,21 +48,43 @@ export const maxPathBytes: number = Errno.currentPlatform === "linux" ? c.SUN_PA
 const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
+// What no syscall can take as a descriptor (not an int32: "3", 1.5, NaN, 2 ** 40) is
+// InvalidOption, not EBADF: no kernel said anything, and BadDescriptor would say one did. An int32
+// that names no open file (-1 included) does reach the kernel, and its EBADF is the truth.
+const fdProblem = (s: number): ConnectError.InvalidOption | undefined =>
+  typeof s === "number" && (s | 0) === s ? undefined : new ConnectError.InvalidOption({
+    option: "fd",
+    reason: `must be a file descriptor (a whole number that fits in 32 bits), got ${ConnectError.shown(s)}`
+  })
+
+// `use` on a descriptor that a syscall can take, or the InvalidOption that says why not.
+const withFd = <A, E>(s: number, use: () => Effect.Effect<A, E>): Effect.Effect<A, E | ConnectError.InvalidOption> =>
+  Effect.suspend((): Effect.Effect<A, E | ConnectError.InvalidOption> => fdProblem(s) ?? use())
+
+const oneOf = <const T extends string>(option: string, value: T, allowed: ReadonlyArray<T>): ConnectError.InvalidOption | undefined =>
+  allowed.includes(value) ? undefined : new ConnectError.InvalidOption({
+    option,
+    reason: `must be one of ${allowed.join(", ")}, got ${ConnectError.shown(value)}`
+  })
+
 /**
  * socket(2), non-blocking and close-on-exec, closed when the scope closes.
  *
  * @since 0.1.0
  * @category syscalls
  */
-export const socket = (family: Family, type: Type): Effect.Effect<number, ConnectError.ErrnoError, Scope.Scope> =>
-  Effect.map(
-    fd.open(
-      binding,
-      family === "inet" ? c.AF_INET : family === "inet6" ? c.AF_INET6 : c.AF_UNIX,
-      type === "stream" ? c.SOCK_STREAM : c.SOCK_DGRAM,
-      context("")
-    ),
-    (s) => s.fd
+export const socket = (family: Family, type: Type): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption, Scope.Scope> =>
+  Effect.suspend((): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption, Scope.Scope> =>
+    // An untyped caller's typo must not quietly become AF_UNIX or SOCK_DGRAM, the fallbacks below.
+    oneOf("family", family, ["inet", "inet6", "unix"]) ?? oneOf("type", type, ["stream", "datagram"]) ?? Effect.map(
+      fd.open(
+        binding,
+        family === "inet" ? c.AF_INET : family === "inet6" ? c.AF_INET6 : c.AF_UNIX,
+        type === "stream" ? c.SOCK_STREAM : c.SOCK_DGRAM,
+        context("")
+      ),
+      (s) => s.fd
+    )
   )
 
 /**
@@ -88,8 +111,8 @@ export const openDirectory = (path: string): Effect.Effect<number, ConnectError.
 export const connect = (
   s: number,
   address: Address.Tcp | Address.Unix | Address.Unspecified
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
-  Effect.flatMap(toSockAddr(address), (sa) => fd.check(binding.connect(s, sa), "connect", context(Address.format(address))))
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
+  withFd(s, () => Effect.flatMap(toSockAddr(address), (sa) => fd.check(binding.connect(s, sa), "connect", context(Address.format(address)))))
 
 /**
  * bind(2).
@@ -100,8 +123,8 @@ export const connect = (
 export const bind = (
   s: number,
   address: Address.Tcp | Address.Unix
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
-  Effect.flatMap(toSockAddr(address, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(address))))
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
+  withFd(s, () => Effect.flatMap(toSockAddr(address, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(address)))))
 
 /**
  * Waits on the main loop until the socket is writable (a connect finished, either way).
@@ -109,8 +132,8 @@ export const bind = (
  * @since 0.1.0
  * @category syscalls
  */
-export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError> =>
-  Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context("")))
+export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
+  withFd(s, () => Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context(""))))
 
 /**
  * The outcome of a connect whose socket polled writable, proven: getsockopt(SO_ERROR), and when
@@ -125,14 +148,14 @@ export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError
 export const pendingError = (
   s: number,
   address: Address.Tcp | Address.Unix
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress> =>
-  Effect.flatMap(toSockAddr(address), (sa) => {
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
+  withFd(s, () => Effect.flatMap(toSockAddr(address), (sa) => {
     const ctx = context(Address.format(address))
     const outcome = fd.proveConnected(binding, s, sa, ctx)
     return outcome === "connected"
       ? Effect.void
       : Effect.fail(outcome === "pending" ? fd.errnoError(-EALREADY, "connect", ctx) : outcome)
-  })
+  }))
 
 /**
  * getsockname(2).
@@ -140,8 +163,8 @@ export const pendingError = (
  * @since 0.1.0
  * @category syscalls
  */
-export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> =>
-  Effect.suspend(() => fd.endpoint(binding.getsockname(s), "getsockname", context("")))
+export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
+  withFd(s, () => fd.endpoint(binding.getsockname(s), "getsockname", context("")))
 
 /**
  * getpeername(2).
@@ -149,5 +172,5 @@ export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectE
  * @since 0.1.0
  * @category syscalls
  */
-export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError> =>
-  Effect.suspend(() => fd.endpoint(binding.getpeername(s), "getpeername", context("")))
+export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
+  withFd(s, () => fd.endpoint(binding.getpeername(s), "getpeername", context("")))

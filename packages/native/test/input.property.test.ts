@@ -165,3 +165,59 @@ describe("NativeConnector under hostile input", () => {
     }
   })
 })
+
+describe("Raw under hostile descriptors", () => {
+  const junkFd = fc.oneof(hostileValue, fc.anything(), fc.constantFrom(NaN, 1.5, -1, 2 ** 31, 2 ** 40, "3", null, undefined, Symbol("fd")))
+  const calls: Record<string, (s: number) => Effect.Effect<unknown, unknown>> = {
+    connect: (s) => Raw.connect(s, Address.tcp("127.0.0.1", refusingPort)),
+    bind: (s) => Raw.bind(s, Address.tcp("127.0.0.1", 0)),
+    writable: (s) => Effect.timeout(Raw.writable(s), "100 millis"),
+    pendingError: (s) => Raw.pendingError(s, Address.tcp("127.0.0.1", refusingPort)),
+    localAddress: Raw.localAddress,
+    peerAddress: Raw.peerAddress
+  }
+  test.prop([fc.constantFrom(...Object.keys(calls)), junkFd], runs)(
+    "not an int32: InvalidOption fd before any syscall; an int32 is the kernel's answer; never a throw, no fd left over",
+    async (name, s) => {
+      // Only descriptors that cannot be open here reach the kernel: a low number may be one of ours.
+      fc.pre(!(typeof s === "number" && (s | 0) === s && s >= 0))
+      const before = fdCount()
+      const exit = await Effect.runPromiseExit(Effect.suspend(() => calls[name]!(s as number)))
+      expect(fdCount(), "fds left over").toBe(before)
+      expect(Exit.isFailure(exit) && !Cause.isDie(exit.cause), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded").toBe(true)
+      if (Exit.isSuccess(exit)) return
+      const error = Cause.failureOption(exit.cause)
+      if (typeof s === "number" && (s | 0) === s) expect(error).toMatchObject({ _tag: "Some", value: { _tag: "BadDescriptor", errno: "EBADF" } })
+      else {
+        expect(error).toMatchObject({ _tag: "Some", value: { _tag: "InvalidOption", option: "fd" } })
+        expect(error._tag === "Some" && (error.value as ConnectError.InvalidOption).reason).toMatch(/^must be a file descriptor/)
+      }
+    }
+  )
+
+  test.prop([fc.oneof(junkFd, fc.constantFrom("inet", "inet6", "unix")), fc.oneof(junkFd, fc.constantFrom("stream", "datagram"))], runs)(
+    "Raw.socket: a family or type it does not know is InvalidOption family / type, never a socket of another kind",
+    async (family, type) => {
+      const before = fdCount()
+      const exit = await Effect.runPromiseExit(Effect.scoped(Raw.socket(family as Raw.Family, type as Raw.Type)))
+      expect(fdCount(), "fds left over").toBe(before)
+      const known = ["inet", "inet6", "unix"].includes(family as string) && ["stream", "datagram"].includes(type as string)
+      if (known) expect(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toBe(true)
+      else {
+        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({
+          _tag: "Some",
+          value: { _tag: "InvalidOption", option: ["inet", "inet6", "unix"].includes(family as string) ? "type" : "family" }
+        })
+      }
+    }
+  )
+
+  test("examples: what it says", async () => {
+    expect(await Effect.runPromise(Effect.flip(Raw.writable("3" as unknown as number)))).toMatchObject({
+      _tag: "InvalidOption",
+      option: "fd",
+      reason: `must be a file descriptor (a whole number that fits in 32 bits), got "3"`
+    })
+    expect(await Effect.runPromise(Effect.flip(Raw.localAddress(-1)))).toMatchObject({ _tag: "BadDescriptor", errno: "EBADF", syscall: "getsockname" })
+  })
+})

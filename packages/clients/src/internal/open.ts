@@ -1,5 +1,6 @@
 // The one place that runs a dial for a client: on the captured runtime, in a scope of its own
 // that closes when the socket closes (or at once when the dial fails or is cancelled).
+import { ConnectError, type Connection } from "@effect-connect/core"
 import { Cause, Effect, Exit, Runtime, Scope } from "effect"
 import type { Socket } from "node:net"
 import { addressOf, defaultDial, type Dial, type Requires, type Target } from "../SocketFactory.js"
@@ -21,7 +22,9 @@ export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) 
     const open: Open = (target, done) => {
       const fiber = run(Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(Scope.make(), (scope) =>
-          restore(Scope.extend(dialer(addressOf(target)), scope)).pipe(
+          restore(Scope.extend(Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
+            inputProblem(dial, target) ?? dialer(addressOf(target))
+          ), scope)).pipe(
             Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
             Effect.map((connection) => {
               const socket = connection.toNodeSocket()
@@ -41,6 +44,20 @@ export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) 
     }
     return use(open)
   })
+
+// A dial or target from an untyped caller (a client's config) that is none at all: said to the
+// client as a typed error, not thrown as a TypeError inside the dial. A target's fields are
+// checked by the connect itself (InvalidAddress naming host, port or path).
+const inputProblem = (dial: unknown, target: unknown): ConnectError.InvalidOption | ConnectError.InvalidAddress | undefined =>
+  dial !== undefined && typeof dial !== "function"
+    ? new ConnectError.InvalidOption({ option: "dial", reason: `must be a function, got ${ConnectError.shown(dial)}` })
+    : typeof target !== "object" || target === null
+    ? new ConnectError.InvalidAddress({
+      input: ConnectError.shown(target),
+      field: "family",
+      reason: `must be a target, { host, port } or { path }, got ${ConnectError.shown(target)}`
+    })
+    : undefined
 
 // Our tagged errors are Errors already and pass as they are; anything else a user's dial fails
 // with is wrapped, so clients that read `.message` or `.code` do not break.

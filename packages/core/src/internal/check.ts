@@ -17,7 +17,7 @@ const problem = (input: Input, field: InvalidAddress["field"], reason: string) =
 export const portProblem = (input: Input, port: number, rule: PortRule): InvalidAddress | undefined => {
   const min = rule === "remote" ? 1 : 0
   return !Number.isInteger(port) || port < min || port > 65535
-    ? problem(input, "port", `must be a whole number from ${min} to 65535, got ${String(port)}`)
+    ? problem(input, "port", `must be a whole number from ${min} to 65535, got ${shown(port)}`)
     : undefined
 }
 
