@@ -50,7 +50,7 @@ export class Fd {
     if (this.owner === "node" && this.node !== undefined) return this.node
     if (this.owner !== "ours") throw new Error(`fd ${this.fd} is ${this.owner}: it cannot be handed to a net.Socket`)
     this.owner = "node"
-    this.node = connected(new NetSocket({ fd: this.fd, readable: true, writable: true }))
+    this.node = new ConnectedSocket({ fd: this.fd, readable: true, writable: true })
     return this.node
   }
 
@@ -74,8 +74,6 @@ export class Fd {
   }
 }
 
-type ConnectArgs = ReadonlyArray<unknown>
-
 /**
  * A net.Socket over an fd that is already connected is already what a connected net.Socket is
  * (`pending` and `connecting` false, `readyState` "open", `remoteAddress` from getpeername), but
@@ -84,20 +82,22 @@ type ConnectArgs = ReadonlyArray<unknown>
  * the BSDs say EISCONN. Clients that call `connect` themselves (pg) get what Node gives after a
  * successful connect instead: 'connect' then 'ready', asynchronously, and the callback. The
  * arguments are not checked against the connected peer: the socket is connected to what was
- * dialed.
+ * dialed. A subclass rather than a `connect` set on each socket: one shape for every adopted
+ * socket, and no closure per adoption.
  */
-const connected = (socket: NetSocket): NetSocket => {
-  socket.connect = function(this: NetSocket, ...args: ConnectArgs) {
+class ConnectedSocket extends NetSocket {
+  override connect(...args: ReadonlyArray<unknown>): this {
     const callback = args.at(-1)
     if (typeof callback === "function") this.once("connect", callback as () => void)
-    process.nextTick(() => {
-      if (this.destroyed) return
-      this.emit("connect")
-      this.emit("ready")
-    })
+    process.nextTick(emitConnected, this)
     return this
-  } as NetSocket["connect"]
-  return socket
+  }
+}
+
+const emitConnected = (socket: NetSocket) => {
+  if (socket.destroyed) return
+  socket.emit("connect")
+  socket.emit("ready")
 }
 
 /** socket(2), scoped: the scope's close closes the fd, also on interruption. */
