@@ -19,8 +19,7 @@ const maxPathBytes = Errno.currentPlatform === "linux" ? SUN_PATH_MAX : SUN_PATH
 
 // Why a unix name has no exact bytes: core's check has a problem with exactly the names that
 // Address.encodeName gives no bytes for (a property test holds it to that).
-const unencodable = (address: Address.Unix, input: string) =>
-  Address.problem(address, "remote", () => input) as ConnectError.InvalidAddress
+const unencodable = (address: Address.Unix) => Address.problem(address, "remote") as ConnectError.InvalidAddress
 
 /**
  * The sockaddr for an address that needs no resolving, or why there is none, for an address
@@ -32,31 +31,31 @@ export const sockAddr = (
   address: Address.Tcp | Address.Unix | Address.Unspecified,
   syscall: ConnectError.Syscall = "connect"
 ): SockAddr | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
-  const input = Address.format(address)
+  // The address's text is only for an error: a connect that goes through never builds it.
   switch (address._tag) {
     case "Tcp": {
       const version = Address.ipVersion(address)
       if (version === 4) return { family: AF_INET, address: address.host, port: address.port }
       if (version === undefined) {
-        return new ConnectError.InvalidAddress({ input, field: "host", reason: "is a name: resolve it first" })
+        return new ConnectError.InvalidAddress({ input: Address.format(address), field: "host", reason: "is a name: resolve it first" })
       }
       const [host, zone] = address.host.split("%") as [string, string | undefined]
       const scopeId = zone === undefined ? 0 : scopeIdOf(zone)
       return scopeId === undefined
-        ? new ConnectError.InvalidAddress({ input, field: "host", reason: `has an unknown zone: ${zone}` })
+        ? new ConnectError.InvalidAddress({ input: Address.format(address), field: "host", reason: `has an unknown zone: ${zone}` })
         : { family: AF_INET6, address: host, port: address.port, scopeId }
     }
     case "UnixPath": {
       const bytes = Address.encodeName(address.path)
-      if (bytes === undefined) return unencodable(address, input)
+      if (bytes === undefined) return unencodable(address)
       if (bytes.length > maxPathBytes) {
-        return ConnectError.nameTooLong(input, SUN_PATH_MAX, syscall, Errno.currentPlatform)
+        return ConnectError.nameTooLong(Address.format(address), SUN_PATH_MAX, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }
     case "Abstract": {
       const bytes = Address.encodeName(address.name)
-      if (bytes === undefined) return unencodable(address, input)
+      if (bytes === undefined) return unencodable(address)
       const withNul = new Uint8Array(bytes.length + 1)
       withNul.set(bytes, 1)
       return { family: AF_UNIX, address: withNul, port: 0 }
