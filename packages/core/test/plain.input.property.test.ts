@@ -122,7 +122,7 @@ describe("ScriptedConnector under hostile scripts", () => {
     expect("value" in r).toBe(typeof after === "string")
   })
 
-  const connect = (layer: () => ReturnType<typeof ScriptedConnector.layer>, address = Address.tcp("127.0.0.1", 1)) =>
+  const connect = (layer: () => ReturnType<typeof ScriptedConnector.layer>, address: Address.Tcp | Address.Unix = Address.tcp("127.0.0.1", 1)) =>
     Effect.runPromiseExit(Effect.scoped(Effect.suspend(() => Connector.connect(address)).pipe(Effect.provide(layer()))))
 
   test.prop([junk, fc.constantFrom("script", "steps", "step")], runs)(

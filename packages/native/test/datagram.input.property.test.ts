@@ -62,7 +62,7 @@ describe("Datagram under hostile input", () => {
         ["getsockname", d.local]
       ] as const
       const errors = []
-      for (const [syscall, op] of ops) errors.push([syscall, yield* Effect.flip(op)] as const)
+      for (const [syscall, op] of ops) errors.push([syscall, yield* Effect.flip(op as Effect.Effect<unknown, Datagram.Error>)] as const)
       return { errors, peer: yield* Effect.exit(reuse.peer) }
     })))
     for (const [syscall, error] of other.errors) expect(error).toMatchObject({ _tag: "UnknownErrno", errno: "EBADF", syscall })
