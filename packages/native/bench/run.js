@@ -188,8 +188,9 @@ const timerLag = async (ms, work) => {
 // Event-loop delay while 10k connect-then-close start at once (over the 8 TCP ports), each as
 // its own root fiber or promise, the way a server's requests would. A 1 ms interval timer records
 // how late each tick came; a loop blocked throughout shows as one late tick, so the last gap
-// counts too. "harness" is the same start with a no-op in place of the connect: the part of the
-// delay that is starting 10k fibers or promises, not connecting.
+// counts too. "harness" is the same start with a no-op in place of the connect (in the same
+// Effect.scoped for fibers): the part of the delay that is starting 10k fibers or promises, not
+// connecting.
 const lag = async (who, port) => {
   const n = 10000
   const ts = targetsOf({ port })
@@ -197,7 +198,7 @@ const lag = async (who, port) => {
   const start = {
     native: (k) => run(contenders.native.effect(ts[k % ts.length])),
     "net.connect": (k) => netOnce(ts[k % ts.length].opts),
-    "harness (fibers)": () => run(Effect.promise(noop)),
+    "harness (fibers)": () => run(Effect.scoped(Effect.promise(noop))),
     "harness (promises)": noop
   }[who]
   const { took, ...delays } = await timerLag(1, () => Promise.all(Array.from({ length: n }, (_, k) => start(k))))
@@ -208,13 +209,14 @@ const lag = async (who, port) => {
 // The storm: 10k connects started at once to a black hole in another process (black-hole.cjs),
 // each with a 1 s timeout, so all of them time out together. A 10 ms interval timer records how
 // late each tick came. "harness" starts 10k root fibers the same way, each a 1 s timeout around
-// Effect.never: the part of the delay that is 10k fibers and their timeouts, not connecting.
+// Effect.never in the same Effect.scoped: the part of the delay that is 10k fibers and their
+// timeouts, not connecting.
 const storm = async (who, port) => {
   const n = 10000
   const to = Address.tcp("127.0.0.1", port)
   const one = who === "native"
     ? Effect.scoped(Connector.connect(to, { timeout: "1 second" }))
-    : Effect.timeoutFail(Effect.never, { duration: "1 second", onTimeout: () => "timeout" })
+    : Effect.scoped(Effect.timeoutFail(Effect.never, { duration: "1 second", onTimeout: () => "timeout" }))
   const fds = () => readdirSync("/proc/self/fd").length
   const before = fds()
   let outcomes = []

@@ -173,10 +173,11 @@ const contextOf = (address: Connector.Dialable, options: Connector.ConnectOption
   localChosen: ConnectError.chosenLocal(options.local)
 })
 
-// About 0.5 ms of synchronous connect work per event-loop turn (see internal/turns), and about
-// as much of expiring per-attempt timeouts (see internal/deadlines).
-const turns = new Turns(0.5)
-const deadlines = new Deadlines(0.5)
+// About sliceMs of connects per event-loop turn (see internal/turns), and about as much of
+// expiring per-attempt timeouts (see internal/deadlines).
+const sliceMs = 1
+const turns = new Turns(sliceMs)
+const deadlines = new Deadlines(sliceMs)
 type Timed = Attempt<ConnectError.TimedOut> | undefined
 
 const held = (scope: Scope.Scope, connection: NativeConnection) =>
@@ -196,16 +197,11 @@ const step = (
   Effect.withFiberRuntime<Connection.Connection, DialError, Scope.Scope>((fiber) => {
     // The scope first: nothing may fail between opening the fd and handing it to the scope.
     const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
-    const began = performance.now()
     const sa = sockAddr(address)
     const started = "_tag" in sa ? sa : open(sys, address, options, sa.family)
-    if ("_tag" in sa || !(started instanceof NativeConnection)) {
-      turns.spent(began)
-      return Effect.fail(started as DialError)
-    }
+    if ("_tag" in sa || !(started instanceof NativeConnection)) return Effect.fail(started as DialError)
     const rc = sys.connect(started.fd, sa)
     const now = rc === -EINPROGRESS || rc === -EINTR ? sys.pollNow(started.fd, sys.constants.POLL_WRITABLE) : 0
-    turns.spent(began)
     // POLLOUT without POLLERR or POLLHUP is the kernel's word, at this instant, that the stream
     // is established (a socket in SYN_SENT never reports it): no further syscall.
     if (rc === 0 || now === sys.constants.POLL_WRITABLE) return held(scope, started)
@@ -240,8 +236,9 @@ export const dial = (sys: Binding): Connector.Dial => {
     // The wait for a turn comes before any fd exists: it needs no mask, and runs as the caller's
     // fiber is (interruptible or not).
     const masked = Effect.uninterruptibleMask((restore) => step(sys, address, options, restore, attempt))
-    if (turns.hasRoom()) return masked
-    return Effect.zipRight(attempt === undefined ? turns.wait : deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void))), masked)
+    if (turns.enterNow()) return masked
+    const wait = attempt === undefined ? turns.wait : deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void)))
+    return Effect.zipRight(Effect.zipRight(wait, turns.admitted), masked)
   }
   // The per-attempt timeout from the moment the attempt runs, in the shared deadline queue
   // rather than a timer and a racing fiber per attempt.

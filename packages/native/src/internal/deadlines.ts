@@ -2,7 +2,9 @@
 // instead of one setTimeout and a racing fiber per attempt. Ten thousand attempts started together
 // expire together; each expiry cancels a wait, resumes a fiber and closes an fd, and ten thousand
 // of them in one timer callback would hold the loop for seconds. So about `sliceMs` of expiries
-// run per loop turn, earliest first, like the connects themselves (see turns).
+// run per loop turn, earliest first, like the connects themselves (see turns). What an expiry
+// costs is mostly the woken fiber's work, in the microtasks after the pass: it is learnt from how
+// long a pass held the loop, measured when the next pass starts.
 import { Effect } from "effect"
 
 /** One attempt under a deadline: the wait it is in, if any, is ended when the deadline passes. */
@@ -20,13 +22,18 @@ export class Deadlines {
   private timer: ReturnType<typeof setTimeout> | undefined
   private timerAt = Infinity
   private expiring = false
+  /** A running average of what one expiry costs the loop, the woken fiber's work included (ms). */
+  private cost = 0.05
+  /** When the last pass that left expiries for the next began, and how many it took. */
+  private passBegan = 0
+  private passTook = 0
   private readonly fire = () => this.expire()
 
-  constructor(private readonly sliceMs: number) {}
+  constructor(private readonly sliceMs: number, private readonly now: () => number = () => performance.now()) {}
 
   /** An attempt whose deadline is `ms` from now, queued. */
   add<E>(ms: number, timedOut: () => E): Attempt<E> {
-    const attempt = new Attempt(performance.now() + ms, timedOut)
+    const attempt = new Attempt(this.now() + ms, timedOut)
     attempt.index = this.heap.length
     this.heap.push(attempt)
     this.up(attempt.index)
@@ -92,7 +99,7 @@ export class Deadlines {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timerAt = at
     // setTimeout takes at most 2^31 - 1 ms (more would fire at once); a later deadline re-arms.
-    this.timer = setTimeout(this.fire, Math.min(2147483647, Math.max(1, Math.ceil(at - performance.now()))))
+    this.timer = setTimeout(this.fire, Math.min(2147483647, Math.max(1, Math.ceil(at - this.now()))))
     // A queued deadline must not keep the process alive: its attempt's wait does.
     this.timer.unref()
   }
@@ -101,19 +108,24 @@ export class Deadlines {
     this.timer = undefined
     this.timerAt = Infinity
     this.expiring = true
-    const began = performance.now()
-    let now = began
-    while (this.heap.length > 0 && this.heap[0].at <= now && now - began < this.sliceMs) {
+    const now = this.now()
+    if (this.passTook > 0) this.cost = this.cost * 0.5 + ((now - this.passBegan) / this.passTook) * 0.5
+    const room = Math.max(1, Math.floor(this.sliceMs / this.cost))
+    let took = 0
+    while (this.heap.length > 0 && this.heap[0].at <= now && took < room) {
       const attempt = this.heap[0]
       this.remove(attempt)
       attempt.expired = true
       attempt.wake?.()
-      now = performance.now()
+      took++
     }
     this.expiring = false
+    this.passTook = 0
     if (this.heap.length > 0 && this.heap[0].at <= now) {
       // The rest in the next turn; `expiring` keeps the timer off until then.
       this.expiring = true
+      this.passBegan = now
+      this.passTook = took
       setImmediate(this.fire)
     } else {
       this.arm()

@@ -1,25 +1,57 @@
 // Connects take turns on the event loop. The synchronous part of a connect (socket, options,
 // bind, connect(2), and on loopback the whole handshake) costs tens of microseconds; ten
 // thousand started at once would hold the loop for their sum, and Effect's scheduler runs
-// ready fibers in microtasks, which never let timers or I/O in. So about `sliceMs` of that work
-// runs per loop turn, and connects beyond it wait for a later turn, first come first served.
-// Plain calls, no effect and no closure per step: this runs on every connect.
+// ready fibers in microtasks, which never let timers or I/O in. So connects start while the
+// loop has been held for less than `sliceMs` since this turn's first connect, and connects
+// beyond it wait for a later turn, first come first served.
+//
+// The slice is wall-clock time, not the connects' own: what runs between two connects (the
+// fibers' own work, the scopes closing) holds the loop as much, and a timer's lag is the whole.
+// Plain calls, no effect and no closure per connect: this runs on every connect.
 import { Effect } from "effect"
 
 export class Turns {
-  /** Milliseconds of synchronous work done in this turn. */
-  private used = 0
-  /** A running average of one step's cost, to know how many waiters fit in a turn. */
-  private cost = 0.02
+  /** When this turn's first connect started (on `now`, in milliseconds), or -1 before it. */
+  private since = -1
+  /** When the last connect started, to learn how far apart they are. */
+  private last = -1
+  /** A running average of the time between connects in a turn, to know how many waiters fit in one. */
+  private cost = 0.05
   private scheduled = false
   private readonly waiting = new Set<() => void>()
   private readonly next = () => this.nextTurn()
 
-  constructor(private readonly sliceMs: number) {}
+  constructor(private readonly sliceMs: number, private readonly now: () => number = () => performance.now()) {}
 
-  /** Whether a step may run now: this turn has room and nobody is waiting for one. */
-  hasRoom(): boolean {
-    return this.waiting.size === 0 && this.used < this.sliceMs
+  /**
+   * Whether a connect may start now (and counts it): nobody is waiting for a turn and this one
+   * has been held for less than the slice.
+   */
+  enterNow(): boolean {
+    if (this.waiting.size > 0) return false
+    const now = this.now()
+    if (this.since < 0) {
+      this.since = now
+      this.schedule()
+    } else if (now - this.since >= this.sliceMs) {
+      return false
+    }
+    this.starts(now)
+    return true
+  }
+
+  /** Counts a connect that waited for its turn and starts now. */
+  readonly admitted: Effect.Effect<void> = Effect.sync(() => this.starts(this.now()))
+
+  // The time from a connect's start to the next one's, or to the end of the turn, is what it
+  // costs the loop, the fibers' own work in between included.
+  private starts(now: number): void {
+    this.measure(now)
+    this.last = now
+  }
+
+  private measure(now: number): void {
+    if (this.since >= 0 && this.last >= this.since) this.cost = this.cost * 0.9 + (now - this.last) * 0.1
   }
 
   /** Completes in a later turn, first come first served. Interruptible. */
@@ -34,16 +66,8 @@ export class Turns {
     }
   }
 
-  /** Counts a step that began at `start` (`performance.now()`) against the turn. */
-  spent(start: number): void {
-    const spent = performance.now() - start
-    this.used += spent
-    this.cost = this.cost * 0.9 + spent * 0.1
-    this.schedule()
-  }
-
-  // One setImmediate per turn in use: it starts the next turn and lets in as many waiters as
-  // the slice is likely to hold (they run right after it, in microtasks).
+  // One setImmediate per turn in use: it ends the turn, and starts the next with as many
+  // waiters as the slice is likely to hold (they run right after it, in microtasks).
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
@@ -52,13 +76,16 @@ export class Turns {
 
   private nextTurn(): void {
     this.scheduled = false
-    this.used = 0
+    this.measure(this.now())
+    this.since = -1
+    if (this.waiting.size === 0) return
+    this.since = this.now()
     let room = Math.max(1, Math.floor(this.sliceMs / this.cost))
     for (const go of this.waiting) {
       if (room-- === 0) break
       this.waiting.delete(go)
       go()
     }
-    if (this.waiting.size > 0) this.schedule()
+    this.schedule()
   }
 }

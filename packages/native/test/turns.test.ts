@@ -1,0 +1,102 @@
+// The event-loop fairness of native connects, on a fake clock: which connects start in a turn
+// and how many waiters the next turn lets in (Turns), and how many expired attempts one pass
+// wakes (Deadlines). Timing-free: the clock only moves when a test moves it.
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Deadlines } from "../src/internal/deadlines.js"
+import { Turns } from "../src/internal/turns.js"
+
+const fakeClock = () => {
+  let t = 1000
+  return { now: () => t, advance: (ms: number) => void (t += ms) }
+}
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+describe("Turns: connects share the event loop by wall-clock time", () => {
+  it("the time between connects counts against the slice, not only the connects' own", () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    // each connect is instant, but the fiber works 0.3 ms between two of them
+    const started = Array.from({ length: 6 }, () => {
+      const ok = turns.enterNow()
+      clock.advance(0.3)
+      return ok
+    })
+    // 0, 0.3, 0.6, 0.9 ms into the turn: in; 1.2 and 1.5: the loop has been held a slice
+    expect(started).toEqual([true, true, true, true, false, false])
+  })
+
+  it("the next turn lets in as many waiters as the slice held connects, first come first served, then turns again", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    // a turn of connects 0.1 ms apart
+    while (turns.enterNow()) clock.advance(0.1)
+    const admitted: Array<number> = []
+    for (let i = 0; i < 40; i++) turns.enter(() => admitted.push(i))
+    // nobody gets ahead of a waiter
+    expect(turns.enterNow()).toBe(false)
+    await nextTurn()
+    // learnt from 0.1 ms apart (the running average starts at 0.05 ms): about ten, not one, not all
+    expect(admitted.length).toBeGreaterThanOrEqual(5)
+    expect(admitted.length).toBeLessThanOrEqual(20)
+    expect(admitted).toEqual(Array.from({ length: admitted.length }, (_, i) => i))
+    const first = admitted.length
+    // the waiters admitted start, 0.1 ms apart as before
+    for (let i = 0; i < first; i++) {
+      clock.advance(0.1)
+      Effect.runSync(turns.admitted)
+    }
+    await nextTurn()
+    expect(admitted.length).toBeGreaterThan(first)
+    for (let i = 0; i < 10 && admitted.length < 40; i++) await nextTurn()
+    expect(admitted).toEqual(Array.from({ length: 40 }, (_, i) => i))
+  })
+
+  it("a cancelled waiter is skipped", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    while (turns.enterNow()) clock.advance(0.1)
+    const admitted: Array<string> = []
+    turns.enter(() => admitted.push("a"))
+    const cancel = turns.enter(() => admitted.push("b"))
+    turns.enter(() => admitted.push("c"))
+    cancel()
+    await nextTurn()
+    expect(admitted).toEqual(["a", "c"])
+    // the queue is empty: a new turn has room again
+    await nextTurn()
+    expect(turns.enterNow()).toBe(true)
+  })
+})
+
+describe("Deadlines: expiries are taken in slices whose size is learnt from what they cost", () => {
+  it("attempts expiring together are woken over several turns, fewer per pass when each costs more", async () => {
+    const clock = fakeClock()
+    const deadlines = new Deadlines(1, clock.now)
+    // wakes in one pass run in one go, in one callback of the loop; a microtask marks its end
+    const used: Array<number> = []
+    let inPass = false
+    const attempts = Array.from({ length: 100 }, () => deadlines.add(5, () => "timed out"))
+    for (const attempt of attempts) {
+      attempt.wake = () => {
+        if (!inPass) {
+          inPass = true
+          used.push(0)
+          queueMicrotask(() => void (inPass = false))
+        }
+        used[used.length - 1]++
+        // what the woken fiber does before the loop turns: 0.2 ms
+        clock.advance(0.2)
+      }
+    }
+    clock.advance(10)
+    // the timer's own delay is real (5 ms); each later pass is a turn of the loop
+    for (let i = 0; i < 200 && attempts.some((a) => !a.expired); i++) await new Promise((resolve) => setTimeout(resolve, 1))
+    expect(used.reduce((a, b) => a + b, 0)).toBe(100)
+    expect(attempts.every((a) => a.expired)).toBe(true)
+    // the first pass guesses 0.05 ms an expiry (20 in 1 ms); learning 0.2 ms, later passes take fewer
+    expect(used[0]).toBe(20)
+    expect(used.length).toBeGreaterThan(5)
+    expect(Math.max(...used.slice(2))).toBeLessThanOrEqual(10)
+  })
+})
