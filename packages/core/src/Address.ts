@@ -12,7 +12,7 @@ import { InvalidAddress } from "./ConnectError.js"
 import * as check from "./internal/check.js"
 import * as ip from "./internal/ip.js"
 import * as name from "./internal/name.js"
-import { shown } from "./internal/options.js"
+import { argument, shown } from "./internal/options.js"
 
 /**
  * A TCP (or, for a datagram socket, UDP) endpoint. `host` is an IPv4 or IPv6 literal, or a name
@@ -96,12 +96,17 @@ export const abstract = (name: string): Abstract => Data.struct({ _tag: "Abstrac
 export const unspecified: Unspecified = Data.struct({ _tag: "Unspecified" })
 
 /**
- * 4 or 6 for an IP literal host, `undefined` for a name that needs resolving.
+ * 4 or 6 for an IP literal host, `undefined` for a name that needs resolving (and for anything
+ * that is not a TCP address with a string host).
  *
  * @since 0.1.0
  * @category getters
  */
-export const ipVersion = (address: Tcp): 4 | 6 | undefined => ip.ipVersion(address.host)
+export const ipVersion = (address: Tcp): 4 | 6 | undefined => {
+  // An untyped caller's non-address, or a host that is no string, is no IP literal either.
+  const host: unknown = (address as Tcp | null | undefined)?.host
+  return typeof host === "string" ? ip.ipVersion(host) : undefined
+}
 
 /**
  * The URL form `parse` reads back: `tcp://127.0.0.1:80`, `tcp://[::1]:80`, `unix:///run/app.sock`,
@@ -201,12 +206,14 @@ export const validate = <A extends Address>(address: A, rule: PortRule = "remote
  * U+DC80..U+DCFF stands for the single byte 0x80..0xFF (Python's "surrogateescape"), so a name
  * the kernel reported that is not UTF-8 is kept exactly (see `decodeName`). `undefined` for text
  * that has no bytes: any other lone surrogate, or escapes that would spell UTF-8 text (a second
- * spelling of another name). Never lossy: nothing becomes U+FFFD.
+ * spelling of another name), and for anything that is not a string. Never lossy: nothing becomes
+ * U+FFFD.
  *
  * @since 0.1.0
  * @category encoding
  */
 export const encodeName = (text: string): Uint8Array | undefined => {
+  if (typeof text !== "string") return undefined
   const bytes = name.encode(text)
   return "reason" in bytes ? undefined : bytes
 }
@@ -214,12 +221,16 @@ export const encodeName = (text: string): Uint8Array | undefined => {
 /**
  * The text of a unix path or abstract name the kernel reported: UTF-8, with each byte that is
  * not part of well-formed UTF-8 as the lone surrogate U+DC80..U+DCFF. Two different byte strings
- * never give the same text, and `encodeName` gives the bytes back.
+ * never give the same text, and `encodeName` gives the bytes back. Throws an Error naming the
+ * argument for anything that is not a Uint8Array.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const decodeName = (bytes: Uint8Array): string => name.decode(bytes)
+export const decodeName = (bytes: Uint8Array): string => {
+  if (!(bytes instanceof Uint8Array)) throw argument("Address.decodeName", "bytes", "a Uint8Array", bytes)
+  return name.decode(bytes)
+}
 
 /**
  * Reads the URL form, and only an address that `validate` accepts:

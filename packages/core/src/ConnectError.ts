@@ -632,9 +632,20 @@ const details = (name: Errno.Name, context: ErrnoContext<Errno.Kind | "raw">) =>
   }
 }
 
+// An untyped caller's arguments, named in an Error rather than left to the TypeError of a field
+// read or to Schema's ParseError of the class built from them. Typeof checks only: fromErrno runs
+// on every failed attempt.
+const contextProblem = (fn: string, prefix: string, address: unknown, platform: unknown): Error | undefined =>
+  typeof address !== "string" ? Options.argument(fn, `${prefix}address`, "a string (Address.format's form)", address)
+  : !Errno.isPlatform(platform) ? Options.argument(fn, `${prefix}platform`, "linux, darwin or freebsd", platform)
+  : undefined
+
 /**
  * The one mapping from an errno, given by name or by this platform's number, to its error. Any
- * number or string gives an error (`UnknownErrno` for what the table lacks), never a throw.
+ * number or string gives an error (`UnknownErrno` for what the table lacks), never a throw. An
+ * errno of another type, or a context that is no object or whose `address` is no string,
+ * `platform` not one of the table's or `syscall` not one of `Syscall`'s, throws an Error that
+ * names it.
  *
  * @since 0.1.0
  * @category constructors
@@ -643,6 +654,14 @@ export const fromErrno = <K extends Errno.Kind | "raw">(
   errno: string | number,
   context: ErrnoContext<K>
 ): ErrorForKind<K> => {
+  if (typeof errno !== "string" && typeof errno !== "number") {
+    throw Options.argument("ConnectError.fromErrno", "errno", "an errno name or number", errno)
+  }
+  if (typeof context !== "object" || context === null) throw Options.argument("ConnectError.fromErrno", "context", "an object", context)
+  const invalid = contextProblem("ConnectError.fromErrno", "context.", context.address, context.platform) ??
+    (Syscall.literals.includes(context.syscall) ? undefined
+    : Options.argument("ConnectError.fromErrno", "context.syscall", Syscall.literals.join(", "), context.syscall))
+  if (invalid !== undefined) throw invalid
   const name = typeof errno === "number" ? Errno.nameOf(errno, context.platform) : Errno.isName(errno) ? errno : undefined
   const fields = {
     syscall: context.syscall,
@@ -723,13 +742,17 @@ export interface DeadlineDetails {
 
 /**
  * Our own timeout passed: the same tag as the kernel's ETIMEDOUT, with `source: "deadline"`, and
- * a message that says what actually happened.
+ * a message that says what actually happened. An `address` that is no string, a `platform` not
+ * one of the table's, or `details` that are no object throw an Error that names them.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const deadline = (address: string, platform: Errno.Platform, details: DeadlineDetails = {}): TimedOut =>
-  new TimedOut(
+export const deadline = (address: string, platform: Errno.Platform, details: DeadlineDetails = {}): TimedOut => {
+  const problem = contextProblem("ConnectError.deadline", "", address, platform) ??
+    (typeof details !== "object" || details === null ? Options.argument("ConnectError.deadline", "details", "an object", details) : undefined)
+  if (problem !== undefined) throw problem
+  return new TimedOut(
     {
       errno: "ETIMEDOUT",
       code: Errno.codeOf("ETIMEDOUT", platform),
@@ -739,15 +762,16 @@ export const deadline = (address: string, platform: Errno.Platform, details: Dea
       source: "deadline",
       ...Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined))
     },
-    wellFormed(address, details)
+    wellFormed(details)
   )
+}
 
 // Schema's validation of a TimedOut (its `cause` is the union of every error class) costs a
 // hundred times the construction itself, and ten thousand attempts timing out together pay it
 // ten thousand times. Any cause is valid (a foreign one is kept as its tag and message), so it is
 // skipped when the other fields are what the types allow, and runs (and throws) on anything else.
-const wellFormed = (address: unknown, d: DeadlineDetails): boolean =>
-  typeof address === "string" &&
+// (`address` is checked before, with an Error that names it.)
+const wellFormed = (d: DeadlineDetails): boolean =>
   (d.scope === undefined || d.scope === "attempt" || d.scope === "overall") &&
   (d.elapsed === undefined || typeof d.elapsed === "number") &&
   (d.attempts === undefined || typeof d.attempts === "number")

@@ -47,6 +47,10 @@ export interface Connection {
    * the scope has closed.
    */
   readonly detach: () => number
-  /** An `@effect/platform` `Socket` over the same `net.Socket`. */
+  /**
+   * An `@effect/platform` `Socket` over the same `net.Socket`, made when the Socket first runs: a
+   * run after `detach()` or once the scope has closed fails with `SocketError` (reason "Open",
+   * its cause the Error `toNodeSocket()` throws).
+   */
   readonly toSocket: () => Effect.Effect<Socket>
 }

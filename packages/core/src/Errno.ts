@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { argument } from "./internal/options.js"
 
 /**
  * The platforms whose errno numbers the table knows.
@@ -396,15 +397,30 @@ export const namesOf = <T extends Tag>(tag: T): ReadonlyArray<NamesOf<T>> =>
  * @since 0.1.0
  * @category guards
  */
-export const isName = (name: string): name is Name => Object.prototype.hasOwnProperty.call(table, name)
+export const isName = (name: string): name is Name =>
+  typeof name === "string" && Object.prototype.hasOwnProperty.call(table, name)
 
 /**
- * The number of an errno on a platform.
+ * The number of an errno on a platform. Throws an Error naming the argument for a name or
+ * platform the table does not know.
  *
  * @since 0.1.0
  * @category lookups
  */
-export const codeOf = (name: Name, platform: Platform): number => table[name][platform]
+export const codeOf = (name: Name, platform: Platform): number => {
+  // An untyped caller's name or platform would read another row field, or undefined, as a number.
+  if (!isName(name)) throw argument("Errno.codeOf", "name", "an errno name of the table", name)
+  if (!isPlatform(platform)) throw argument("Errno.codeOf", "platform", "linux, darwin or freebsd", platform)
+  return table[name][platform]
+}
+
+/**
+ * Whether `u` is a platform the table has numbers for.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const isPlatform = (u: unknown): u is Platform => u === "linux" || u === "darwin" || u === "freebsd"
 
 /**
  * The table's name for an errno number on a platform, if the table has one.
@@ -431,13 +447,15 @@ export const currentPlatform: Platform = (() => {
 
 /**
  * The family an error's `address` (an `Address.format` string) belongs to; undefined for an
- * empty address (a socket(2) error before any address was involved).
+ * empty address (a socket(2) error before any address was involved), and for anything that is
+ * not a string.
  *
  * @since 0.1.0
  * @category lookups
  */
 export const familyOf = (address: string): Family | undefined =>
-  address.startsWith("unix-abstract:") ? "abstract"
+  typeof address !== "string" ? undefined
+    : address.startsWith("unix-abstract:") ? "abstract"
     : address.startsWith("unix:") ? "unix"
     : address === "" ? undefined
     : "ip"

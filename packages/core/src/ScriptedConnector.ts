@@ -7,10 +7,11 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Ref } from "effect"
 import * as Address from "./Address.js"
-import { chosenLocal, fromErrno } from "./ConnectError.js"
+import { chosenLocal, fromErrno, InvalidAddress } from "./ConnectError.js"
 import type { Connection } from "./Connection.js"
 import * as Connector from "./Connector.js"
 import * as Errno from "./Errno.js"
+import { argument, duration, shown } from "./internal/options.js"
 import * as Resolver from "./Resolver.js"
 
 /**
@@ -24,28 +25,66 @@ export type Step =
   | { readonly _tag: "Succeed"; readonly after: Duration.Duration }
   | { readonly _tag: "Hang" }
 
+// A script is a test's own code, written next to the test: a mistake in it is reported where it
+// was made, as an Error that names the argument, when the step or layer is built (these are plain
+// functions), rather than as a typed failure the policy under test would then handle as if the
+// network had said it.
+const delay = (fn: string, after: Duration.DurationInput): Duration.Duration => {
+  const decoded = duration(after, true)
+  if (typeof decoded === "string") throw new Error(`${fn}: after ${decoded}`)
+  return decoded
+}
+
 /**
- * Fail with `errno` after `after` (default: at once).
+ * Fail with `errno` after `after` (default: at once). Any errno name will do: one the table lacks
+ * fails as `UnknownErrno`. Throws an Error naming the argument for an errno that is no string or
+ * an `after` that is no duration.
  *
  * @since 0.1.0
  * @category steps
  */
-export const fail = (errno: Errno.Name, after: Duration.DurationInput = Duration.zero): Step => ({
-  _tag: "Fail",
-  errno,
-  after: Duration.decode(after)
-})
+export const fail = (errno: Errno.Name, after: Duration.DurationInput = Duration.zero): Step => {
+  if (typeof errno !== "string") throw argument("ScriptedConnector.fail", "errno", "an errno name", errno)
+  return { _tag: "Fail", errno, after: delay("ScriptedConnector.fail", after) }
+}
 
 /**
- * Connect after `after` (default: at once).
+ * Connect after `after` (default: at once). Throws an Error naming the argument for an `after`
+ * that is no duration.
  *
  * @since 0.1.0
  * @category steps
  */
 export const succeed = (after: Duration.DurationInput = Duration.zero): Step => ({
   _tag: "Succeed",
-  after: Duration.decode(after)
+  after: delay("ScriptedConnector.succeed", after)
 })
+
+// A step as `fail`, `succeed` or `hang` make it.
+const isStep = (u: unknown): u is Step => {
+  if (typeof u !== "object" || u === null) return false
+  const step = u as { readonly _tag?: unknown; readonly errno?: unknown; readonly after?: unknown }
+  return step._tag === "Hang" ||
+    ((step._tag === "Succeed" || (step._tag === "Fail" && typeof step.errno === "string")) && Duration.isDuration(step.after))
+}
+
+// Why `script` is not one, or undefined.
+const scriptProblem = (script: unknown): Error | undefined => {
+  const fn = "ScriptedConnector.layer"
+  if (typeof script !== "object" || script === null || Array.isArray(script)) {
+    return argument(fn, "script", "an object from Address.format strings to arrays of steps", script)
+  }
+  for (const [key, steps] of Object.entries(script)) {
+    if (!Array.isArray(steps) || steps.length === 0) {
+      return argument(fn, `script[${JSON.stringify(key)}]`, "a non-empty array of steps", steps)
+    }
+    const bad = steps.findIndex((step) => !isStep(step))
+    if (bad >= 0) {
+      return argument(fn, `script[${JSON.stringify(key)}][${bad}]`, "a step (fail, succeed or hang)", steps[bad])
+    }
+  }
+  return undefined
+}
 
 /**
  * Never answer, like a SYN dropped on the floor.
@@ -112,7 +151,10 @@ const fakeConnection = (address: Connector.Dialable, port: number): Connection =
 
 /**
  * A `Connector` following `script`, with a static `Resolver` over `hosts`, and the `Events` it
- * records.
+ * records. A script that is not an object of non-empty arrays of steps throws an Error naming
+ * the entry, here, when the layer is built. A connect to an address the script has no entry for
+ * fails with `InvalidAddress` (field `host`, `path` or `name`), like any address the connector
+ * cannot dial.
  *
  * @since 0.1.0
  * @category layers
@@ -120,18 +162,29 @@ const fakeConnection = (address: Connector.Dialable, port: number): Connection =
 export const layer = (
   script: Script,
   hosts: Readonly<Record<string, ReadonlyArray<string>>> = {}
-): Layer.Layer<Connector.Connector | Events> =>
-  Layer.effectContext(Effect.gen(function*() {
+): Layer.Layer<Connector.Connector | Events> => {
+  const problem = scriptProblem(script)
+  if (problem !== undefined) throw problem
+  return Layer.effectContext(Effect.gen(function*() {
     const log = yield* Ref.make<ReadonlyArray<Event>>([])
     const counts = new Map<string, number>()
     const record = (tag: Event["_tag"], address: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) => Ref.update(log, (events) => [...events, { _tag: tag, address, at }]))
 
     const dial: Connector.Dial = (address, options) =>
-      Effect.suspend(() => {
+      Effect.suspend((): ReturnType<Connector.Dial> => {
         const key = Address.format(address)
-        const steps = script[key]
-        if (steps === undefined || steps.length === 0) return Effect.dieMessage(`no script for ${key}`)
+        // An own entry only: `__proto__` or `toString` is an address with no script, not a step.
+        // Typed, since in a race over resolved addresses one unscripted candidate is one failed
+        // attempt, not the end of the test.
+        const steps = Object.hasOwn(script, key) ? script[key]! : undefined
+        if (steps === undefined) {
+          return Effect.fail(new InvalidAddress({
+            input: key,
+            field: address._tag === "Tcp" ? "host" : address._tag === "UnixPath" ? "path" : "name",
+            reason: `has no script: ScriptedConnector.layer's script has entries for ${Object.keys(script).map(shown).join(", ") || "no address"}`
+          }))
+        }
         const n = counts.get(key) ?? 0
         counts.set(key, n + 1)
         const step = steps[Math.min(n, steps.length - 1)]!
@@ -160,3 +213,4 @@ export const layer = (
     const connector = yield* Connector.make(dial)
     return Context.make(Connector.Connector, connector).pipe(Context.add(Events, log))
   })).pipe(Layer.provide(Resolver.layerStatic(hosts)))
+}

@@ -267,12 +267,12 @@ describe("the errno table", () => {
     const junk: ReadonlyArray<[unknown, unknown]> = [
       ["db", { elapsed: "1 second" }],
       ["db", { scope: "forever" }],
-      ["db", { attempts: null }],
-      [5, {}]
+      ["db", { attempts: null }]
     ]
     for (const [address, details] of junk) {
       expect(() => ConnectError.deadline(address as string, "linux", details as ConnectError.DeadlineDetails)).toThrow(/TimedOut \(Constructor\)/)
     }
+    expect(() => ConnectError.deadline(5 as unknown as string, "linux")).toThrow("ConnectError.deadline: address must be a string (Address.format's form), got 5")
     // and withAttempts re-checks what it adds
     const refused = ConnectError.fromErrno("ECONNREFUSED", { ...context, kind: "inet" })
     expect(() => ConnectError.withAttempts(refused, "3" as unknown as number)).toThrow(/ConnectionRefused \(Constructor\)/)

@@ -70,6 +70,7 @@ export interface Options {
 
 const c = binding.constants
 const EACCES = Errno.codeOf("EACCES", Errno.currentPlatform)
+const EBADF = Errno.codeOf("EBADF", Errno.currentPlatform)
 
 /**
  * The largest `maxBytes` (1 MiB): the addon receives into a buffer of that size for the call
@@ -79,6 +80,9 @@ const EACCES = Errno.codeOf("EACCES", Errno.currentPlatform)
  * @category constants
  */
 export const maxBytesLimit: number = c.RECV_MAX
+
+const option = (value: unknown, reason: string) =>
+  new ConnectError.InvalidAddress({ input: ConnectError.shown(value), field: "option", reason })
 
 /**
  * A datagram socket, closed when the scope closes. A `maxBytes` that is not an integer from 1
@@ -92,25 +96,21 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
     // An untyped caller's typo must not quietly become AF_UNIX, the fallback of the choice below.
     if (family !== "udp4" && family !== "udp6" && family !== "unix") {
       return yield* new ConnectError.InvalidAddress({
-        input: String(family),
+        input: ConnectError.shown(family),
         field: "family",
-        reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
+        reason: `must be one of udp4, udp6, unix, got ${ConnectError.shown(family)}`
       })
     }
     if (typeof options !== "object" || options === null) {
-      return yield* new ConnectError.InvalidAddress({
-        input: String(options),
-        field: "option",
-        reason: `options must be an object, got ${options === null ? "null" : typeof options}`
-      })
+      return yield* option(options, `options must be an object, got ${ConnectError.shown(options)}`)
     }
     const maxBytes = options.maxBytes ?? 65536
     if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > maxBytesLimit) {
-      return yield* new ConnectError.InvalidAddress({
-        input: String(options.maxBytes),
-        field: "option",
-        reason: `maxBytes must be an integer from 1 to ${maxBytesLimit}`
-      })
+      return yield* option(options.maxBytes, `maxBytes must be an integer from 1 to ${maxBytesLimit}, got ${ConnectError.shown(options.maxBytes)}`)
+    }
+    // A truthy string is no yes: SO_BROADCAST is set only when asked for with `true`.
+    if (options.broadcast !== undefined && typeof options.broadcast !== "boolean") {
+      return yield* option(options.broadcast, `broadcast must be a boolean, got ${ConnectError.shown(options.broadcast)}`)
     }
     const context = (address: string): fd.Context<"datagram"> => ({
       kind: "datagram",
@@ -127,8 +127,12 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
       yield* Effect.flatMap(toSockAddr(local, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(local))))
     }
     let peer = ""
+    // Once the scope has closed the socket, its number may already be another file's: every
+    // operation then fails as EBADF would, without the kernel being asked about that number.
+    const ifOpen = <A>(syscall: ConnectError.Syscall, operation: () => Effect.Effect<A, Error>): Effect.Effect<A, Error> =>
+      Effect.suspend(() => socket.isOpen() ? operation() : fd.check(-EBADF, syscall, context(peer)) as Effect.Effect<never, Error>)
     const retryWhenBusy = <A>(events: number, attempt: () => A | number): Effect.Effect<A, Error> =>
-      Effect.suspend(() => {
+      ifOpen(events === c.POLL_READABLE ? "recv" : "send", () => {
         const result = attempt()
         if (result === -Errno.codeOf("EAGAIN", Errno.currentPlatform)) {
           return Effect.zipRight(fd.ready(binding, s, events, context(peer)), retryWhenBusy(events, attempt))
@@ -140,17 +144,17 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
     return {
       fd: s,
       connect: (to) =>
-        Effect.flatMap(toSockAddr(to), (sa) => {
+        ifOpen("connect", () => Effect.flatMap(toSockAddr(to), (sa) => {
           peer = to._tag === "Unspecified" ? "" : Address.format(to)
           const rc = binding.connect(s, sa)
           const ctx = context(Address.format(to))
           // EACCES is a broadcast destination without SO_BROADCAST, or a prohibition: ask.
           const denied = rc === -EACCES && fd.isBroadcastDenial(binding, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
           return Effect.asVoid(fd.check(rc, "connect", denied))
-        }),
+        })),
       send: (data) =>
         data instanceof Uint8Array ? retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)) : Effect.fail(
-          new ConnectError.InvalidAddress({ input: peer, field: "option", reason: `data must be a Uint8Array, got ${typeof data}` })
+          new ConnectError.InvalidAddress({ input: peer, field: "option", reason: `data must be a Uint8Array, got ${ConnectError.shown(data)}` })
         ),
       receive: Stream.repeatEffect(
         Effect.map(retryWhenBusy(c.POLL_READABLE, () => binding.recvfrom(s, maxBytes)), (r) => ({
@@ -158,7 +162,7 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
           from: fromSockAddr(r.from)
         }))
       ),
-      peer: Effect.suspend(() => fd.endpoint(binding.getpeername(s), "getpeername", context(peer))),
-      local: Effect.suspend(() => fd.endpoint(binding.getsockname(s), "getsockname", context(peer)))
+      peer: ifOpen("getpeername", () => fd.endpoint(binding.getpeername(s), "getpeername", context(peer))),
+      local: ifOpen("getsockname", () => fd.endpoint(binding.getsockname(s), "getsockname", context(peer)))
     } satisfies Datagram
   })

@@ -9,7 +9,7 @@
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import type * as Socket from "@effect/platform/Socket"
+import * as Socket from "@effect/platform/Socket"
 import { Context, Duration, Effect, Layer, Scope } from "effect"
 import { type Binding, binding, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
@@ -148,8 +148,14 @@ class NativeConnection extends fd.Fd implements Connection.Connection {
     return super.detach()
   }
 
+  // The net.Socket is made when the Socket is first run: after detach() or once the scope has
+  // closed, that run fails with SocketError "Open" (its cause the Error toNodeSocket throws),
+  // typed like any socket that cannot open, rather than a defect.
   toSocket(): Effect.Effect<Socket.Socket> {
-    return NodeSocket.fromDuplex(Effect.sync(() => this.toNodeSocket()))
+    return NodeSocket.fromDuplex(Effect.try({
+      try: () => this.toNodeSocket(),
+      catch: (cause) => new Socket.SocketGenericError({ reason: "Open", cause })
+    }))
   }
 
   // The scope's release: closing an fd needs none of the fiber's refs (Scope.addFinalizer, not

@@ -1,4 +1,4 @@
-import { Address } from "@effect-connect/core"
+import { Address, ConnectError } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import { createSocket, type Socket } from "node:dgram"
@@ -75,7 +75,7 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       for (const maxBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, 2 ** 53, Datagram.maxBytesLimit + 1]) {
         expect(yield* Effect.flip(Datagram.make("udp4", { maxBytes }))).toMatchObject({
           _tag: "InvalidAddress", input: String(maxBytes), field: "option",
-          reason: `maxBytes must be an integer from 1 to ${Datagram.maxBytesLimit}`
+          reason: `maxBytes must be an integer from 1 to ${Datagram.maxBytesLimit}, got ${maxBytes}`
         })
       }
       expect(fdCount()).toBe(before)
@@ -87,8 +87,8 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       const before = fdCount()
       for (const family of ["udp", "tcp4", "UDP4", "", null]) {
         expect(yield* Effect.flip(Datagram.make(family as unknown as Datagram.Family))).toMatchObject({
-          _tag: "InvalidAddress", input: String(family), field: "family",
-          reason: `must be one of udp4, udp6, unix, got ${family === null ? "null" : JSON.stringify(family)}`
+          _tag: "InvalidAddress", input: ConnectError.shown(family), field: "family",
+          reason: `must be one of udp4, udp6, unix, got ${ConnectError.shown(family)}`
         })
       }
       expect(fdCount()).toBe(before)

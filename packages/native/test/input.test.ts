@@ -1,7 +1,7 @@
 // Hostile input through the real addon: each case once died, leaked an fd, or reached another
 // socket than the one asked for. Now each is a typed error before any syscall where the input
 // alone decides it, and the fd count of the process is the same afterwards.
-import { Address, Connector } from "@effect-connect/core"
+import { Address, ConnectError, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Stream } from "effect"
 import { join } from "node:path"
@@ -199,7 +199,7 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
     Effect.gen(function*() {
       const before = fdCount()
       expect(yield* Effect.flip(Datagram.make("udp4", options as unknown as Datagram.Options))).toMatchObject({
-        _tag: "InvalidAddress", field: "option", reason: `options must be an object, got ${options === null ? "null" : typeof options}`
+        _tag: "InvalidAddress", field: "option", reason: `options must be an object, got ${ConnectError.shown(options)}`
       })
       expect(fdCount()).toBe(before)
     }))
@@ -210,7 +210,7 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
       const d = yield* Datagram.make("udp4")
       yield* d.connect(Address.tcp("127.0.0.1", port))
       expect(yield* Effect.flip(d.send("text" as unknown as Uint8Array))).toMatchObject({
-        _tag: "InvalidAddress", field: "option", reason: "data must be a Uint8Array, got string"
+        _tag: "InvalidAddress", field: "option", reason: `data must be a Uint8Array, got "text"`
       })
     }))
 })

@@ -10,6 +10,13 @@ export const shown = (u: unknown): string =>
   : typeof u
 
 /**
+ * What a plain (non-Effect) function throws for an argument its type rules out: an Error that
+ * names the function and the argument, never the TypeError of the first property read.
+ */
+export const argument = (fn: string, name: string, expected: string, got: unknown): Error =>
+  new Error(`${fn}: ${name} must be ${expected}, got ${shown(got)}`)
+
+/**
  * Duration.decode reads NaN and negative inputs as zero; a sign the caller wrote is a mistake to
  * report, not a zero to use.
  */
