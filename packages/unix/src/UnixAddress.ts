@@ -59,5 +59,5 @@ export const abstract = (name: string): Effect.Effect<Address.Abstract, ConnectE
   Errno.currentPlatform === "linux"
     ? checked(Address.abstract(name), 1 + byteLength(name) > limit)
     : Effect.fail(
-      new ConnectError.InvalidAddress({ input: `unix-abstract:${name}`, field: "family", reason: "abstract names are Linux only" })
+      new ConnectError.InvalidAddress({ input: Address.format(Address.abstract(name)), field: "family", reason: "abstract names are Linux only" })
     )

@@ -31,6 +31,8 @@ export const diagnose = <E>(path: string, error: E): Effect.Effect<E> => {
     return Effect.succeed(error)
   }
   const { errno, syscall, address } = error as unknown as ConnectError.ErrorOf<Errno.Tag>
+  // An error of someone else's making, without the fields ours have, is not rebuilt as ours.
+  if (typeof address !== "string" || !ConnectError.Syscall.literals.includes(syscall)) return Effect.succeed(error)
   return Effect.map(
     Effect.promise(() => walk(path, errno).catch(() => undefined)),
     (diagnosis) =>
@@ -54,10 +56,22 @@ export interface Options {
   readonly longPaths?: "fail" | "via-directory"
 }
 
-// The same error with another address: the fields are the class's own properties.
+// The layer's options come from configuration as often as from code: what is wrong with them is
+// every connect's InvalidAddress (field "option", as for a connect's own options).
+const optionsProblem = (options: unknown): string | undefined => {
+  if (typeof options !== "object" || options === null) return `UnixConnector options must be an object, got ${ConnectError.shown(options)}`
+  const longPaths: unknown = (options as Options).longPaths
+  return longPaths === undefined || longPaths === "fail" || longPaths === "via-directory" ? undefined
+    : `UnixConnector longPaths must be "fail" or "via-directory", got ${ConnectError.shown(longPaths)}`
+}
+
+// The same error with another address (an InvalidAddress's is its `input`): the fields are the
+// class's own properties.
 const readdress = <E>(error: E, address: string): E =>
   Predicate.hasProperty(error, "address")
     ? new (error.constructor as new(fields: object) => E)({ ...error, address })
+    : Predicate.isTagged(error, "InvalidAddress")
+    ? new (error.constructor as new(fields: object) => E)({ ...error, input: address })
     : error
 
 // The connection under another remote address. It delegates, never copies: a connection's
@@ -107,23 +121,32 @@ const viaDirectory = (
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Connector.Connector["Type"], never, Connector.Connector> =>
-  Effect.map(Connector.Connector, (inner) => ({
-    connect: (address: Address.Address, connectOptions?: Connector.ConnectOptions) => {
-      if (address._tag !== "UnixPath") return inner.connect(address, connectOptions)
-      // Checked before the long-path detour, which would otherwise make a relative path absolute.
-      const problem = Address.problem(address)
-      if (problem !== undefined) return Effect.fail(problem)
-      const long = options.longPaths === "via-directory" && Errno.currentPlatform === "linux" &&
-        UnixAddress.isTooLong(address.path)
-      return Effect.catchAll(
-        long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
-        (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)
-      )
-    }
-  }) as Connector.Connector["Type"])
+  Effect.map(Connector.Connector, (inner) => {
+    const invalid = optionsProblem(options)
+    const detour = invalid === undefined && options.longPaths === "via-directory" && Errno.currentPlatform === "linux"
+    return {
+      connect: (address: Address.Address, connectOptions?: Connector.ConnectOptions) => {
+        if (invalid !== undefined) {
+          return Effect.fail(new ConnectError.InvalidAddress({ input: Address.format(address), field: "option", reason: invalid }))
+        }
+        // A caller's null is no address: the inner connector says so.
+        if (address?._tag !== "UnixPath") return inner.connect(address, connectOptions)
+        // Checked before the long-path detour, which would otherwise make a relative path absolute.
+        const problem = Address.problem(address)
+        if (problem !== undefined) return Effect.fail(problem)
+        const long = detour && UnixAddress.isTooLong(address.path)
+        return Effect.catchAll(
+          long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
+          (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)
+        )
+      }
+    } as Connector.Connector["Type"]
+  })
 
 /**
  * `NativeConnector.layer` with unix path errors diagnosed, and long paths as `options` say.
+ * Options that are no object, or a `longPaths` that is neither value, make every connect
+ * `InvalidAddress` (`field: "option"`) naming them.
  *
  * @since 0.1.0
  * @category layers
