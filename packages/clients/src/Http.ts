@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import type { Connector } from "@effect-connect/core"
+import { ConnectError, type Connector } from "@effect-connect/core"
 import type { Effect, Scope } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -39,13 +39,24 @@ export const agent = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   options: AgentOptions = {}
 ): Effect.Effect<http.Agent, never, Requires<R>> =>
   opener(dial, (open) => {
-    const { protocol = "http:", ...agentOptions } = options
+    // Options from an untyped caller that are none, or a protocol of neither kind: each request
+    // fails with the InvalidOption that says so (the agent made is a plain http.Agent).
+    const invalid = typeof options !== "object" || options === null
+      ? new ConnectError.InvalidOption({ option: "Http.agent options", reason: `must be an object, got ${ConnectError.shown(options)}` })
+      : options.protocol !== undefined && options.protocol !== "http:" && options.protocol !== "https:"
+      ? new ConnectError.InvalidOption({ option: "Http.agent protocol", reason: `must be "http:" or "https:", got ${ConnectError.shown(options.protocol)}` })
+      : undefined
+    const { protocol = "http:", ...agentOptions } = invalid === undefined ? options : {}
     const secure = protocol === "https:"
     const agent: http.Agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
     // https.Agent's own createConnection is tls.connect(options) with its session cache: given our
     // socket, it does TLS over it.
     const tlsOver = https.Agent.prototype.createConnection as unknown as (this: http.Agent, options: http.ClientRequestArgs) => Duplex
     const createConnection: CreateConnection = (request, callback) => {
+      if (invalid !== undefined) {
+        process.nextTick(callback, invalid, undefined)
+        return undefined
+      }
       const target = request.socketPath
         ? { path: request.socketPath }
         : { host: request.host ?? request.hostname ?? "localhost", port: Number(request.port) || (secure ? 443 : 80) }

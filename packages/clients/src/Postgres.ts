@@ -40,4 +40,6 @@ export const socket = <E = SocketFactory.DefaultError, R = Connector.Connector |
   dial?: SocketFactory.Dial<E, R>
 ): Effect.Effect<(options: SocketOptions) => Promise<Socket>, never, SocketFactory.Requires<R>> =>
   Effect.map(SocketFactory.make(dial), (make) => (options: SocketOptions) =>
-    make(options.path ? { path: options.path } : { host: first(options.host) ?? "localhost", port: first(options.port) ?? 5432 }))
+    // Options that are none are handed on as the target, which the factory refuses by name.
+    typeof options !== "object" || options === null ? make(options as never)
+    : make(options.path ? { path: options.path } : { host: first(options.host) ?? "localhost", port: first(options.port) ?? 5432 }))

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Connector, Policy } from "@effect-connect/core"
+import { ConnectError, Connector, Policy } from "@effect-connect/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { PgClient, PgClientConfig } from "@effect/sql-pg/PgClient"
@@ -72,16 +72,30 @@ export const isStartingUp = (error: SqlError): boolean =>
  */
 export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   config: Config<E, R>
-): Layer.Layer<PgClient | SqlClient, SqlError, Requires<R>> => {
-  const { dial, retry = defaultRetry, ...pg } = config
-  const once: Dial<E, R> = dial ?? ((address) => Connector.connect(address) as ReturnType<Dial<E, R>>)
-  return Layer.unwrapEffect(Effect.gen(function*() {
+): Layer.Layer<PgClient | SqlClient, SqlError, Requires<R>> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
     // Loaded here, not at the top: @effect/sql-pg is an optional peer.
-    const { PgClient } = yield* Effect.promise(() => import("@effect/sql-pg"))
+    const [{ PgClient }, { SqlError }] = yield* Effect.promise(() => Promise.all([import("@effect/sql-pg"), import("@effect/sql/SqlError")]))
+    const invalid = configProblem(config)
+    if (invalid !== undefined) return Layer.fail(new SqlError({ cause: invalid, message: invalid.message }))
+    const { dial, retry = defaultRetry, ...pg } = config
+    const once: Dial<E, R> = dial ?? ((address) => Connector.connect(address) as ReturnType<Dial<E, R>>)
     const stream = yield* Pg.stream((address) => Policy.retryTransient(retry)(once(address)))
     // @effect/sql-pg's own default (5 s) would cut `defaultRetry` short and hide the last typed
     // error behind "Connection timed out".
     const connectTimeout = pg.connectTimeout ?? defaultConnectTimeout
     return Layer.retry(PgClient.layer({ ...pg, connectTimeout, stream }), Schedule.whileInput(retry, isStartingUp))
   }))
+
+// Our part of the config, from an untyped caller: what is wrong fails the layer as a SqlError
+// whose cause names the option (Effect would die on a `retry` that is no schedule or a
+// `connectTimeout` of "soon", and the dial would throw a TypeError per connection).
+const configProblem = (config: unknown): ConnectError.InvalidOption | undefined => {
+  const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `SqlPg.${option}`, reason })
+  if (typeof config !== "object" || config === null) return invalid("config", `must be an object, got ${ConnectError.shown(config)}`)
+  const { dial, retry, connectTimeout } = config as { readonly dial?: unknown; readonly retry?: unknown; readonly connectTimeout?: unknown }
+  if (dial !== undefined && typeof dial !== "function") return invalid("dial", `must be a function, got ${ConnectError.shown(dial)}`)
+  if (retry !== undefined && !Schedule.isSchedule(retry)) return invalid("retry", `must be a Schedule, got ${ConnectError.shown(retry)}`)
+  const timeout = connectTimeout === undefined ? undefined : ConnectError.durationProblem(connectTimeout, true)
+  return timeout === undefined ? undefined : invalid("connectTimeout", timeout)
 }

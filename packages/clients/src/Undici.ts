@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Connector } from "@effect-connect/core"
+import { ConnectError, type Connector } from "@effect-connect/core"
 import type { HttpClient } from "@effect/platform/HttpClient"
 import { Effect, Layer, type Scope } from "effect"
 import { isIP } from "node:net"
@@ -41,34 +41,55 @@ export const connect = <E = DefaultError, R = Connector.Connector | Scope.Scope>
   dial?: Dial<E, R>,
   options: ConnectOptions = {}
 ): Effect.Effect<buildConnector.connector, never, Requires<R>> =>
-  opener(dial, (open): buildConnector.connector => (origin, callback) => {
-    const https = origin.protocol === "https:"
-    const target = options.socketPath !== undefined
-      ? { path: options.socketPath }
-      : { host: origin.hostname, port: Number(origin.port) || (https ? 443 : 80) }
-    open(target, (error, socket) => {
-      if (error !== undefined) return callback(error, null)
-      // As undici's own connector does: a request is written at once, not held for an ACK.
-      socket!.setNoDelay(true)
-      if (!https) return callback(null, socket!)
-      const servername = origin.servername || (isIP(origin.hostname) ? undefined : origin.hostname)
-      const secure = tls.connect({
-        ALPNProtocols: ["http/1.1"],
-        ...options.tls,
-        socket: socket!,
-        ...(servername === undefined ? {} : { servername })
+  opener(dial, (open): buildConnector.connector => {
+    const invalid = optionsProblem(options)
+    return (origin, callback) => {
+      if (invalid !== undefined) return void process.nextTick(callback, invalid, null)
+      const https = origin.protocol === "https:"
+      const target = options.socketPath !== undefined
+        ? { path: options.socketPath }
+        : { host: origin.hostname, port: Number(origin.port) || (https ? 443 : 80) }
+      open(target, (error, socket) => {
+        if (error !== undefined) return callback(error, null)
+        // As undici's own connector does: a request is written at once, not held for an ACK.
+        socket!.setNoDelay(true)
+        if (!https) return callback(null, socket!)
+        const servername = origin.servername || (isIP(origin.hostname) ? undefined : origin.hostname)
+        let secure: tls.TLSSocket
+        try {
+          secure = tls.connect({
+            ALPNProtocols: ["http/1.1"],
+            ...options.tls,
+            socket: socket!,
+            ...(servername === undefined ? {} : { servername })
+          })
+        } catch (e) {
+          // node:tls throws for `tls` values it cannot take (`ca: 5`): its TypeError names the option.
+          socket!.destroy()
+          return callback(e as Error, null)
+        }
+        const failed = (e: Error) => {
+          secure.destroy()
+          callback(e, null)
+        }
+        secure.once("error", failed)
+        secure.once("secureConnect", () => {
+          secure.off("error", failed)
+          callback(null, secure)
+        })
       })
-      const failed = (e: Error) => {
-        secure.destroy()
-        callback(e, null)
-      }
-      secure.once("error", failed)
-      secure.once("secureConnect", () => {
-        secure.off("error", failed)
-        callback(null, secure)
-      })
-    })
+    }
   })
+
+// Options from an untyped caller, said to undici for each connection as the InvalidOption that
+// names them, not thrown as a TypeError inside undici's dispatch.
+const optionsProblem = (options: unknown): ConnectError.InvalidOption | undefined => {
+  const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `Undici.${option}`, reason })
+  if (typeof options !== "object" || options === null) return invalid("options", `must be an object, got ${ConnectError.shown(options)}`)
+  const { socketPath, tls } = options as { readonly socketPath?: unknown; readonly tls?: unknown }
+  if (socketPath !== undefined && typeof socketPath !== "string") return invalid("socketPath", `must be a string, got ${ConnectError.shown(socketPath)}`)
+  return tls !== undefined && (typeof tls !== "object" || tls === null) ? invalid("tls", `must be an object, got ${ConnectError.shown(tls)}`) : undefined
+}
 
 /**
  * @effect/platform's `HttpClient` on an undici `Agent` whose connections are ours; the agent is

@@ -389,6 +389,19 @@ export class InvalidAddress extends Schema.TaggedError<InvalidAddress>()("Invali
 export const shown: (u: unknown) => string = Options.shown
 
 /**
+ * Why a caller's `value` is no duration an option can take, as an `InvalidOption`'s `reason`
+ * ("must not be negative, got -1"), or undefined when it is one. `infinite`: whether no limit is
+ * allowed. Effect's own decoding throws on what it cannot read and takes NaN or -1 as zero.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const durationProblem = (value: unknown, infinite: boolean): string | undefined => {
+  const decoded = Options.duration(value, infinite)
+  return typeof decoded === "string" ? decoded : undefined
+}
+
+/**
  * A policy's option is not one it can work with (a backoff's `jitter: "bogus"`, a negative
  * `base`, a deadline of "soon"): which option and why. Found when the policy runs, before any
  * attempt. Its own class rather than `InvalidAddress`: a schedule or a deadline has no address.

@@ -1,0 +1,186 @@
+// The adapters' own options under hostile input, as configuration hands them over: SqlPg's layer
+// fails with a SqlError whose cause is the InvalidOption naming the option; Http's agent,
+// undici's connector and postgres.js's socket function hand the client an Error that says what
+// was wrong. Never a sync throw, a defect, an uncaught exception or an unhandled rejection; no fd
+// left over. Nothing reaches a server: targets are a closed loopback port or a missing unix path.
+import { fc, test } from "@fast-check/vitest"
+import { Resolver } from "@effect-connect/core"
+import { NativeConnector } from "@effect-connect/native"
+import { Cause, Effect, Exit, Layer, Schedule } from "effect"
+import * as http from "node:http"
+import { createServer, type Server } from "node:net"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect } from "vitest"
+import { Http, Postgres, SqlPg, Undici } from "../src/index.js"
+import { hostileValue } from "../../core/test/arbitraries.js"
+import { fdCount } from "../../native/test/support.js"
+
+// No name is ever looked up: the resolver knows none.
+const connector = NativeConnector.layerWithoutResolver.pipe(Layer.provide(Resolver.layerStatic({})))
+const provided = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.runPromise(Effect.provide(effect, connector) as Effect.Effect<A, E>)
+const junk = fc.oneof(
+  hostileValue,
+  fc.anything(),
+  fc.constantFrom(null, undefined, NaN, -1, 1.5, 2 ** 53, "", "x".repeat(10_000), Symbol("t"), Object.create(null), () => ({}))
+)
+const numRuns = 60
+
+const fired: Array<unknown> = []
+const record = (e: unknown) => void fired.push(e)
+let dir = ""
+let server: Server
+let port = 0
+beforeAll(async () => {
+  process.on("uncaughtException", record)
+  process.on("unhandledRejection", record)
+  dir = mkdtempSync(join(tmpdir(), "ec-adapters-"))
+  // Accepts and resets: a TLS handshake over it fails, a plain request gets no answer.
+  server = createServer((s) => s.destroy())
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  port = (server.address() as { port: number }).port
+})
+afterAll(async () => {
+  process.off("uncaughtException", record)
+  process.off("unhandledRejection", record)
+  await new Promise((resolve) => server.close(resolve))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+// Runs one case: no fd left over, nothing fired on the process.
+const guarded = async (run: () => Promise<void>) => {
+  const before = fdCount()
+  await run()
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(fired, "uncaught exceptions or unhandled rejections").toEqual([])
+  expect(fdCount(), "fds left over").toBe(before)
+}
+
+const isError = (e: unknown): e is Error & { readonly _tag?: string; readonly option?: string } =>
+  e instanceof Error && !(e instanceof TypeError && !("code" in e))
+
+describe("SqlPg.layer under hostile config", () => {
+  const config = fc.oneof(
+    junk,
+    fc.record({ dial: junk, retry: junk, connectTimeout: junk, extra: junk }, { requiredKeys: [] })
+  )
+  test.prop([config], { numRuns })("a SqlError, whose cause names our option when it is junk", (config) =>
+    guarded(async () => {
+      // A missing unix socket and no retries: the layer fails fast, with nothing sent anywhere.
+      const given = typeof config === "object" && config !== null ? { retry: Schedule.stop, ...config, host: dir, port: 1 } : config
+      const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlPg.layer(given as SqlPg.Config))).pipe(Effect.provide(connector)))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isSuccess(exit)) return
+      const error = Cause.failureOption(exit.cause)
+      expect(error._tag, Cause.pretty(exit.cause)).toBe("Some")
+      if (error._tag === "None") return
+      expect(error.value).toMatchObject({ _tag: "SqlError" })
+      const o = given as { dial?: unknown; retry?: unknown; connectTimeout?: unknown } | null
+      const junkOf = typeof o !== "object" || o === null ? "config"
+        : o.dial !== undefined && typeof o.dial !== "function" ? "dial"
+        : o.retry !== undefined && !Schedule.isSchedule(o.retry) ? "retry"
+        : undefined
+      if (junkOf !== undefined) {
+        expect(error.value.cause).toMatchObject({ _tag: "InvalidOption", option: `SqlPg.${junkOf}` })
+      } else if ((error.value.cause as { _tag?: string })._tag === "InvalidOption") {
+        expect(error.value.cause).toMatchObject({ option: "SqlPg.connectTimeout" })
+      }
+    }))
+})
+
+describe("Http.agent, Undici.connect, Postgres.socket under hostile options", () => {
+  test.prop([junk], { numRuns })("Http.agent: the request's 'error' says what was wrong", (options) =>
+    guarded(async () => {
+      const agent = await provided(Http.agent(undefined, options as Http.AgentOptions))
+      const error = await new Promise<unknown>((resolve) => {
+        const request = http.get(`http://127.0.0.1:${port}/`, { agent, timeout: 2000 }, (res) => resolve(res.statusCode))
+        request.on("error", resolve)
+        request.on("timeout", () => request.destroy(new Error("timeout")))
+      })
+      agent.destroy()
+      expect(isError(error), String(error)).toBe(true)
+      const invalid = options !== undefined && (typeof options !== "object" || options === null ||
+        ![undefined, "http:", "https:"].includes((options as { protocol?: unknown }).protocol as string))
+      if (invalid) expect(error).toMatchObject({ _tag: "InvalidOption", option: expect.stringMatching(/^Http\.agent (options|protocol)$/) })
+    }))
+
+  const undiciOptions = fc.oneof(junk, fc.record({ socketPath: junk, tls: fc.oneof(junk, fc.record({ ca: junk, minVersion: junk, ALPNProtocols: junk }, { requiredKeys: [] })) }, { requiredKeys: [] }))
+  test.prop([undiciOptions, fc.constantFrom("http:", "https:")], { numRuns })("Undici.connect: the callback's error says what was wrong", (options, protocol) =>
+    guarded(async () => {
+      const connect = await provided(Undici.connect(undefined, options as Undici.ConnectOptions))
+      const error = await new Promise<unknown>((resolve) => {
+        try {
+          connect({ protocol, hostname: "127.0.0.1", port: String(port) } as Parameters<typeof connect>[0], (e, socket) => {
+            socket?.destroy()
+            resolve(e)
+          })
+        } catch (e) {
+          resolve(new Error(`threw synchronously: ${String(e)}`))
+        }
+      })
+      const o = options as { socketPath?: unknown; tls?: unknown } | null
+      if (o === undefined) return
+      if (typeof o !== "object" || o === null) expect(error).toMatchObject({ _tag: "InvalidOption", option: "Undici.options" })
+      else if (o.socketPath !== undefined && typeof o.socketPath !== "string") expect(error).toMatchObject({ _tag: "InvalidOption", option: "Undici.socketPath" })
+      else if (error !== null) expect(String(error)).not.toMatch(/threw synchronously/)
+    }))
+
+  test.prop([junk], { numRuns })("Postgres.socket: options that are none reject with InvalidAddress", (options) =>
+    guarded(async () => {
+      const socket = await provided(Postgres.socket())
+      fc.pre(typeof options !== "object" || options === null)
+      await expect(socket(options as Postgres.SocketOptions)).rejects.toMatchObject({ _tag: "InvalidAddress", field: "family" })
+    }))
+})
+
+describe("adapters: what they say", () => {
+  const sqlFailure = async (config: unknown) => {
+    const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlPg.layer(config as SqlPg.Config))).pipe(Effect.provide(connector)))
+    return Exit.isFailure(exit) ? Cause.failureOption(exit.cause).pipe((o) => o._tag === "Some" ? o.value : Cause.pretty(exit.cause)) : "built"
+  }
+  test("SqlPg.layer: null config, a junk retry, a connectTimeout of \"soon\"", () =>
+    guarded(async () => {
+      expect(await sqlFailure(null)).toMatchObject({
+        _tag: "SqlError", cause: { _tag: "InvalidOption", option: "SqlPg.config", reason: "must be an object, got null" }
+      })
+      expect(await sqlFailure({ host: dir, retry: 5 })).toMatchObject({ cause: { option: "SqlPg.retry", reason: "must be a Schedule, got 5" } })
+      expect(await sqlFailure({ host: dir, retry: Schedule.stop, connectTimeout: "soon" })).toMatchObject({
+        cause: { option: "SqlPg.connectTimeout", reason: expect.stringMatching(/^must be a duration/) }
+      })
+      expect(await sqlFailure({ host: dir, dial: 5 })).toMatchObject({ cause: { option: "SqlPg.dial", reason: "must be a function, got 5" } })
+    }))
+
+  test("Undici.connect: null options, a tls value node:tls refuses", () =>
+    guarded(async () => {
+      const attempt = async (options: unknown, protocol: string) => {
+        const connect = await provided(Undici.connect(undefined, options as Undici.ConnectOptions))
+        return new Promise<unknown>((resolve) =>
+          connect({ protocol, hostname: "127.0.0.1", port: String(port) } as Parameters<typeof connect>[0], (e, socket) => {
+            socket?.destroy()
+            resolve(e)
+          })
+        )
+      }
+      expect(await attempt(null, "http:")).toMatchObject({ _tag: "InvalidOption", option: "Undici.options", reason: "must be an object, got null" })
+      expect(await attempt({ tls: { ca: 5 } }, "https:")).toMatchObject({ code: "ERR_INVALID_ARG_TYPE", message: expect.stringContaining("options.ca") })
+    }))
+
+  test("Http.agent: null options, a protocol of neither kind", () =>
+    guarded(async () => {
+      for (const [options, option] of [[null, "Http.agent options"], [{ protocol: "ftp:" }, "Http.agent protocol"]] as const) {
+        const agent = await provided(Http.agent(undefined, options as unknown as Http.AgentOptions))
+        const error = await new Promise<unknown>((resolve) => http.get(`http://127.0.0.1:${port}/`, { agent }).on("error", resolve))
+        agent.destroy()
+        expect(error).toMatchObject({ _tag: "InvalidOption", option })
+      }
+    }))
+
+  test("Postgres.socket: null options", () =>
+    guarded(async () => {
+      const socket = await provided(Postgres.socket())
+      await expect(socket(null as unknown as Postgres.SocketOptions)).rejects.toMatchObject({
+        _tag: "InvalidAddress", field: "family", reason: "must be a target, { host, port } or { path }, got null"
+      })
+    }))
+})
