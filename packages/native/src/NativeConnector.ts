@@ -237,7 +237,8 @@ export const dial = (sys: Binding): Connector.Dial => {
     // fiber is (interruptible or not).
     const masked = Effect.uninterruptibleMask((restore) => step(sys, address, options, restore, attempt))
     if (turns.enterNow()) return masked
-    const wait = attempt === undefined ? turns.wait : deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void)))
+    if (attempt === undefined) return turns.waitThen(masked)
+    const wait = deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void)))
     return Effect.zipRight(Effect.zipRight(wait, turns.admitted), masked)
   }
   // The per-attempt timeout from the moment the attempt runs, in the shared deadline queue

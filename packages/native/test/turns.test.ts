@@ -2,7 +2,7 @@
 // and how many waiters the next turn lets in (Turns), and how many expired attempts one pass
 // wakes (Deadlines). Timing-free: the clock only moves when a test moves it.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { Deadlines } from "../src/internal/deadlines.js"
 import { Turns } from "../src/internal/turns.js"
 
@@ -32,7 +32,7 @@ describe("Turns: connects share the event loop by wall-clock time", () => {
     // a turn of connects 0.1 ms apart
     while (turns.enterNow()) clock.advance(0.1)
     const admitted: Array<number> = []
-    for (let i = 0; i < 40; i++) turns.enter(() => admitted.push(i))
+    for (let i = 0; i < 40; i++) turns.enter(() => void admitted.push(i))
     // nobody gets ahead of a waiter
     expect(turns.enterNow()).toBe(false)
     await nextTurn()
@@ -57,15 +57,44 @@ describe("Turns: connects share the event loop by wall-clock time", () => {
     const turns = new Turns(1, clock.now)
     while (turns.enterNow()) clock.advance(0.1)
     const admitted: Array<string> = []
-    turns.enter(() => admitted.push("a"))
-    const cancel = turns.enter(() => admitted.push("b"))
-    turns.enter(() => admitted.push("c"))
+    turns.enter(() => void admitted.push("a"))
+    const cancel = turns.enter(() => void admitted.push("b"))
+    turns.enter(() => void admitted.push("c"))
     cancel()
     await nextTurn()
     expect(admitted).toEqual(["a", "c"])
     // the queue is empty: a new turn has room again
     await nextTurn()
     expect(turns.enterNow()).toBe(true)
+  })
+
+  it("an interrupted fiber's wait ends at once, and its waiter takes no room in the next turn", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    while (turns.enterNow()) clock.advance(0.1)
+    const started: Array<string> = []
+    const waiter = (name: string) => turns.waitThen(Effect.sync(() => void started.push(name)))
+    // room for exactly one waiter in the next turn: connects learnt to cost a whole slice
+    for (let i = 0; i < 30; i++) Effect.runSync(turns.admitted.pipe(Effect.tap(() => clock.advance(1))))
+    const a = Effect.runFork(waiter("a"))
+    const b = Effect.runFork(waiter("b"))
+    const exit = await Effect.runPromise(Fiber.interrupt(a))
+    expect(Exit.isInterrupted(exit)).toBe(true)
+    await nextTurn()
+    expect(started).toEqual(["b"])
+    await Effect.runPromise(Fiber.join(b))
+  })
+
+  it("an uninterruptible wait still gets its turn when its fiber is interrupted", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    while (turns.enterNow()) clock.advance(0.1)
+    const started: Array<string> = []
+    const fiber = Effect.runFork(Effect.uninterruptible(turns.waitThen(Effect.sync(() => void started.push("a")))))
+    const interrupted = Effect.runPromise(Fiber.interrupt(fiber))
+    for (let i = 0; i < 10 && started.length === 0; i++) await nextTurn()
+    expect(started).toEqual(["a"])
+    expect(Exit.isInterrupted(await interrupted)).toBe(true)
   })
 })
 

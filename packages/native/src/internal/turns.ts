@@ -8,7 +8,7 @@
 // The slice is wall-clock time, not the connects' own: what runs between two connects (the
 // fibers' own work, the scopes closing) holds the loop as much, and a timer's lag is the whole.
 // Plain calls, no effect and no closure per connect: this runs on every connect.
-import { Effect } from "effect"
+import { Cause, Effect, FiberRef, RuntimeFlags } from "effect"
 
 export class Turns {
   /** When this turn's first connect started (on `now`, in milliseconds), or -1 before it. */
@@ -18,7 +18,8 @@ export class Turns {
   /** A running average of the time between connects in a turn, to know how many waiters fit in one. */
   private cost = 0.05
   private scheduled = false
-  private readonly waiting = new Set<() => void>()
+  /** Each waiter's go: false when it no longer waits (its fiber was interrupted), so takes no room. */
+  private readonly waiting = new Set<() => boolean | void>()
   private readonly next = () => this.nextTurn()
 
   constructor(private readonly sliceMs: number, private readonly now: () => number = () => performance.now()) {}
@@ -54,11 +55,33 @@ export class Turns {
     if (this.since >= 0 && this.last >= this.since) this.cost = this.cost * 0.9 + (now - this.last) * 0.1
   }
 
-  /** Completes in a later turn, first come first served. Interruptible. */
-  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => Effect.sync(this.enter(() => resume(Effect.void))))
+  /**
+   * Runs `then` in a later turn, first come first served, counted as a connect that starts then.
+   * Interruptible when the caller is.
+   *
+   * No canceller: Effect.async wraps one in onInterrupt (a mask, a match, two runtime-flag
+   * patches and their continuations), which cost more than the rest of the park and, allocated
+   * per park, stay alive in the young generation while the fiber waits. An interrupted fiber
+   * has left the wait already (its interruption resumed it); its waiter is dropped when its turn
+   * comes, and takes no room in it.
+   */
+  waitThen<A, E, R>(then: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.withFiberRuntime<A, E, R>((fiber, status) => {
+      const interruptible = RuntimeFlags.interruptible(status.runtimeFlags)
+      return Effect.async<A, E, R>((resume) => {
+        this.enter(() => {
+          if (interruptible && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return false
+          resume(Effect.zipRight(this.admitted, then))
+        })
+      })
+    })
+  }
 
-  /** Calls `go` in a later turn, first come first served; returns the cancel. */
-  enter(go: () => void): () => void {
+  /**
+   * Calls `go` in a later turn, first come first served; returns the cancel. A `go` that returns
+   * false no longer waited, and leaves its room in the turn to the next waiter.
+   */
+  enter(go: () => boolean | void): () => void {
     this.waiting.add(go)
     this.schedule()
     return () => {
@@ -82,9 +105,9 @@ export class Turns {
     this.since = this.now()
     let room = Math.max(1, Math.floor(this.sliceMs / this.cost))
     for (const go of this.waiting) {
-      if (room-- === 0) break
+      if (room === 0) break
       this.waiting.delete(go)
-      go()
+      if (go() !== false) room--
     }
     this.schedule()
   }
