@@ -3,10 +3,10 @@
  *
  * @since 0.1.0
  */
-import type { Connector } from "@effect-connect/core"
+import { ConnectError, type Connector } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
 import type { RedisOptions } from "ioredis"
-import { opener } from "./internal/open.js"
+import { objectProblem, opener, type Wanted } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
 /**
@@ -26,7 +26,10 @@ type Stream = Awaited<ReturnType<InstanceType<ConnectorClass>["connect"]>>
  * holding, and its 'error' event. ioredis takes a connector's rejection as final (no
  * `retryStrategy` after it), so for a long-lived client put the retry in `dial`
  * (`Policy.retryTransient`). `disconnect()` while dialing cancels the dial. TLS (`tls` option) is
- * not done here.
+ * not done here. Options that are none (a connector built by a caller other than ioredis) or a
+ * `disconnectTimeout` that is no number of milliseconds reject each connect with the InvalidOption
+ * naming `Ioredis.options` or `Ioredis.disconnectTimeout`; junk in `host`, `port` or `path`, with
+ * the connect's InvalidAddress naming the field.
  *
  * @example
  * const Connector = yield* Ioredis.connector()
@@ -43,18 +46,17 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
     opener(dial, (open): ConnectorClass => {
       const Abstract = ioredis.AbstractConnector ?? (ioredis.default as unknown as typeof ioredis).AbstractConnector
       return class EffectConnector extends Abstract {
-        private readonly options: RedisOptions
+        private readonly wanted: Wanted
         private cancel: (() => void) | undefined
         constructor(options: unknown) {
-          const redis = options as RedisOptions
-          super(redis.disconnectTimeout ?? 2000)
-          this.options = redis
+          const problem = optionsProblem(options)
+          super(problem === undefined ? (options as RedisOptions).disconnectTimeout ?? 2000 : 2000)
+          this.wanted = problem ?? targetOf(options as RedisOptions)
         }
         connect(): Promise<Stream> {
           this.connecting = true
-          const { host, path, port } = this.options
           return new Promise<Stream>((resolve, reject) => {
-            this.cancel = open(path ? { path } : { host: host ?? "localhost", port: port ?? 6379 }, (error, socket) => {
+            this.cancel = open(this.wanted, (error, socket) => {
               this.cancel = undefined
               if (error !== undefined) return reject(error)
               if (!this.connecting) {
@@ -72,3 +74,19 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
         }
       }
     }))
+
+// Options from a caller other than ioredis (which hands its own parsed object): what would throw a
+// TypeError here, or from setTimeout in `disconnect()`, is each connect's InvalidOption instead.
+const optionsProblem = (options: unknown): ConnectError.InvalidOption | undefined => {
+  const problem = objectProblem("Ioredis.options", options)
+  if (problem !== undefined) return problem
+  const { disconnectTimeout } = options as { readonly disconnectTimeout?: unknown }
+  return disconnectTimeout == null || (typeof disconnectTimeout === "number" && disconnectTimeout >= 0) ? undefined
+    : new ConnectError.InvalidOption({
+      option: "Ioredis.disconnectTimeout",
+      reason: `must be a number of milliseconds, got ${ConnectError.shown(disconnectTimeout)}`
+    })
+}
+
+const targetOf = ({ host, path, port }: RedisOptions): Wanted =>
+  path ? { path } : { host: host ?? "localhost", port: port ?? 6379 }

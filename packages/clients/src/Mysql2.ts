@@ -7,7 +7,7 @@ import type { Connector } from "@effect-connect/core"
 import type { Effect, Scope } from "effect"
 import type { Duplex } from "node:stream"
 import { DialSocket } from "./internal/DialSocket.js"
-import { opener } from "./internal/open.js"
+import { objectProblem, opener, type Wanted } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
 /**
@@ -23,7 +23,10 @@ export interface StreamOptions {
 /**
  * The synchronous `stream` factory mysql2 calls for each connection: it dials at once to the
  * connection's `socketPath`, or its `host` and `port`. A failed dial destroys the stream with the
- * dial's error itself, which mysql2 hands to the connect's callback or promise.
+ * dial's error itself, which mysql2 hands to the connect's callback or promise. Options that are
+ * none (from a caller other than mysql2) destroy it the same way with the InvalidOption naming
+ * `Mysql2.options` or `Mysql2.config`; junk in the config's fields, with the connect's
+ * InvalidAddress naming `host`, `port` or `path`.
  *
  * @example
  * const stream = yield* Mysql2.stream()
@@ -35,9 +38,13 @@ export interface StreamOptions {
 export const stream = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   dial?: Dial<E, R>
 ): Effect.Effect<(options: StreamOptions) => Duplex, never, Requires<R>> =>
-  opener(dial, (open) => ({ config }: StreamOptions) => {
-    const target = config.socketPath
-      ? { path: config.socketPath }
-      : { host: config.host ?? "localhost", port: config.port ?? 3306 }
-    return new DialSocket(open, target).start()
-  })
+  opener(dial, (open) => (options: StreamOptions) => new DialSocket(open, wanted(options)).start())
+
+// Options or a config that are none come from a caller other than mysql2: handed on to the stream
+// as the InvalidOption that names them, not thrown as a TypeError from mysql2's constructor.
+const wanted = (options: StreamOptions): Wanted => {
+  const problem = objectProblem("Mysql2.options", options) ?? objectProblem("Mysql2.config", options.config)
+  if (problem !== undefined) return problem
+  const { host, port, socketPath } = options.config
+  return socketPath ? { path: socketPath } : { host: host ?? "localhost", port: port ?? 3306 }
+}

@@ -1,19 +1,21 @@
 // The adapters' own options under hostile input, as configuration hands them over: SqlPg's layer
 // fails with a SqlError whose cause is the InvalidOption naming the option; Http's agent,
-// undici's connector and postgres.js's socket function hand the client an Error that says what
-// was wrong. Never a sync throw, a defect, an uncaught exception or an unhandled rejection; no fd
+// undici's connector, postgres.js's socket function, ioredis's connector and mysql2's stream hand
+// the client an Error that says what was wrong. Never a sync throw, a defect, an uncaught exception or an unhandled rejection; no fd
 // left over. Nothing reaches a server: targets are a closed loopback port or a missing unix path.
 import { fc, test } from "@fast-check/vitest"
-import { Resolver } from "@effect-connect/core"
+import { ConnectError, Resolver } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 import { Cause, Effect, Exit, Layer, Schedule } from "effect"
+import { Redis } from "ioredis"
+import * as mysql from "mysql2/promise"
 import * as http from "node:http"
 import { createServer, type Server } from "node:net"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect } from "vitest"
-import { Http, Postgres, SqlPg, Undici } from "../src/index.js"
+import { Http, Ioredis, Mysql2, Postgres, SqlPg, Undici } from "../src/index.js"
 import { hostileValue } from "../../core/test/arbitraries.js"
 import { fdCount } from "../../native/test/support.js"
 
@@ -32,6 +34,7 @@ const record = (e: unknown) => void fired.push(e)
 let dir = ""
 let server: Server
 let port = 0
+let closed = 0
 beforeAll(async () => {
   process.on("uncaughtException", record)
   process.on("unhandledRejection", record)
@@ -40,6 +43,11 @@ beforeAll(async () => {
   server = createServer((s) => s.destroy())
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   port = (server.address() as { port: number }).port
+  // A loopback port nothing listens on: one the kernel gave us, closed again.
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
+  closed = (probe.address() as { port: number }).port
+  await new Promise((resolve) => probe.close(resolve))
 })
 afterAll(async () => {
   process.off("uncaughtException", record)
@@ -134,6 +142,94 @@ describe("Http.agent, Undici.connect, Postgres.socket under hostile options", ()
     }))
 })
 
+describe("Ioredis.connector, Mysql2.stream under hostile options", () => {
+  const none = junk.filter((o) => typeof o !== "object" || o === null)
+  // Junk a client keeps as the port and we never take for one: nothing a client would turn into
+  // its default (6379, 3306) or a port number, so nothing is dialed.
+  const noPort = junk.filter((p) => {
+    const n = typeof p === "string" ? parseInt(p, 10) : p
+    return Boolean(n) && !(typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535)
+  })
+  // One field of a client's config junk, the others a missing unix path or a closed loopback port.
+  const field = fc.oneof(
+    fc.tuple(fc.constant("host" as const), junk),
+    fc.tuple(fc.constant("port" as const), noPort),
+    fc.tuple(fc.constant("path" as const), junk.filter((p) => typeof p !== "string"))
+  )
+  const fields = ([name, value]: readonly [string, unknown]) =>
+    name === "path" ? { host: "127.0.0.1", port: closed, path: value }
+    : name === "port" ? { host: "127.0.0.1", port: value }
+    : { host: value, port: closed }
+  const expected = ([name, value]: readonly [string, unknown], error: unknown) => {
+    expect(isError(error), String(error)).toBe(true)
+    expect(error, String(error)).toHaveProperty("_tag")
+    if (name === "port" || (name === "path" && value)) {
+      expect(error).toMatchObject({ _tag: "InvalidAddress", field: name })
+    }
+  }
+  type Connector = { connect(): Promise<unknown>; disconnect(): void }
+
+  test.prop([none], { numRuns })("Ioredis: a connector built with options that are none rejects its connect with InvalidOption", (options) =>
+    guarded(async () => {
+      const Connector = await provided(Ioredis.connector()) as unknown as new(options: unknown) => Connector
+      const connector = new Connector(options)
+      await expect(connector.connect()).rejects.toMatchObject({
+        _tag: "InvalidOption", option: "Ioredis.options", reason: `must be an object, got ${ConnectError.shown(options)}`
+      })
+      connector.disconnect()
+    }))
+
+  test.prop([junk, fc.boolean()], { numRuns })("Ioredis: connect() and 'error' say a disconnectTimeout that is no number of milliseconds", (timeout, lazy) =>
+    guarded(async () => {
+      const Connector = await provided(Ioredis.connector())
+      const path = join(dir, "missing.sock")
+      const client = new Redis({ path, disconnectTimeout: timeout as number, Connector, lazyConnect: true, retryStrategy: () => null })
+      const events: Array<unknown> = []
+      client.on("error", (e) => events.push(e))
+      const error = await client.connect().then(() => "connected", (e: unknown) => e)
+      if (lazy) client.disconnect()
+      else await client.quit().catch(() => undefined)
+      expect(events).toEqual([error])
+      if (timeout == null || (typeof timeout === "number" && timeout >= 0)) {
+        expect(error).toMatchObject({ _tag: "NotFound", address: `unix://${path}` })
+      } else {
+        expect(error).toMatchObject({
+          _tag: "InvalidOption", option: "Ioredis.disconnectTimeout", reason: `must be a number of milliseconds, got ${ConnectError.shown(timeout)}`
+        })
+      }
+    }))
+
+  test.prop([field], { numRuns })("Ioredis: junk host, port or path: connect() rejects with a typed error naming it", (junkField) =>
+    guarded(async () => {
+      const Connector = await provided(Ioredis.connector())
+      const client = new Redis({ ...fields(junkField), Connector, lazyConnect: true, retryStrategy: () => null } as never)
+      client.on("error", () => {})
+      const error = await client.connect().then(() => "connected", (e: unknown) => e)
+      client.disconnect()
+      expected(junkField, error)
+    }))
+
+  test.prop([fc.oneof(none, none.map((config) => ({ config })))], { numRuns })("Mysql2: options or a config that are none destroy the stream with InvalidOption", (options) =>
+    guarded(async () => {
+      const stream = await provided(Mysql2.stream())
+      const socket = stream(options as Mysql2.StreamOptions)
+      const [error] = await Promise.all([
+        new Promise<unknown>((resolve) => socket.once("error", resolve)),
+        new Promise((resolve) => socket.once("close", resolve))
+      ])
+      const [option, value] = typeof options === "object" && options !== null ? ["Mysql2.config", options.config] : ["Mysql2.options", options]
+      expect(error).toMatchObject({ _tag: "InvalidOption", option, reason: `must be an object, got ${ConnectError.shown(value)}` })
+    }))
+
+  test.prop([field], { numRuns })("Mysql2: junk host, port or socketPath: createConnection rejects with a typed error naming it", (junkField) =>
+    guarded(async () => {
+      const stream = await provided(Mysql2.stream())
+      const { path, ...rest } = fields(junkField) as { path?: unknown }
+      const config = { ...rest, ...(path === undefined ? {} : { socketPath: path }), user: "x", stream, connectTimeout: 2000 }
+      expected(junkField, await mysql.createConnection(config as never).then((c) => (c.destroy(), "connected"), (e: unknown) => e))
+    }))
+})
+
 describe("adapters: what they say", () => {
   const sqlFailure = async (config: unknown) => {
     const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlPg.layer(config as SqlPg.Config))).pipe(Effect.provide(connector)))
@@ -173,6 +269,19 @@ describe("adapters: what they say", () => {
         const error = await new Promise<unknown>((resolve) => http.get(`http://127.0.0.1:${port}/`, { agent }).on("error", resolve))
         agent.destroy()
         expect(error).toMatchObject({ _tag: "InvalidOption", option })
+      }
+    }))
+
+  test("Ioredis.connector: null options; Mysql2.stream: null options, a null config", () =>
+    guarded(async () => {
+      const Connector = await provided(Ioredis.connector()) as unknown as new(options: unknown) => { connect(): Promise<unknown> }
+      await expect(new Connector(null).connect()).rejects.toMatchObject({
+        _tag: "InvalidOption", option: "Ioredis.options", reason: "must be an object, got null"
+      })
+      const stream = await provided(Mysql2.stream())
+      for (const [options, option] of [[null, "Mysql2.options"], [{ config: null }, "Mysql2.config"]] as const) {
+        const error = await new Promise<unknown>((resolve) => stream(options as unknown as Mysql2.StreamOptions).once("error", resolve))
+        expect(error).toMatchObject({ _tag: "InvalidOption", option, reason: "must be an object, got null" })
       }
     }))
 

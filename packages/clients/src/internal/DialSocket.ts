@@ -3,13 +3,12 @@
 // client calls `connect` (pg) or at once (`start`), then relays to the connected net.Socket.
 import { Duplex } from "node:stream"
 import type { AddressInfo, Socket } from "node:net"
-import type { Open } from "./open.js"
-import type { Target } from "../SocketFactory.js"
+import type { Open, Wanted } from "./open.js"
 
 type Pending = { readonly chunk: Buffer; readonly encoding: BufferEncoding; readonly callback: (error?: Error | null) => void }
 
 /** What a client gives `connect`: (path), (port, host?), or ({ port, host } | { path }), then maybe a callback. */
-export const targetOf = (args: ReadonlyArray<unknown>, fallback: Target): Target => {
+export const targetOf = (args: ReadonlyArray<unknown>, fallback: Wanted): Wanted => {
   const [first, second] = args
   if (typeof first === "string") return { path: first }
   if (typeof first === "number") return { host: typeof second === "string" ? second : "localhost", port: first }
@@ -39,7 +38,7 @@ export class DialSocket extends Duplex {
   private idle: { readonly ms: number; timer: NodeJS.Timeout | undefined } | undefined
   private refd = true
 
-  constructor(private readonly open: Open, private readonly fallback: Target) {
+  constructor(private readonly open: Open, private readonly fallback: Wanted) {
     super({ allowHalfOpen: false })
   }
 
@@ -79,7 +78,7 @@ export class DialSocket extends Duplex {
   }
 
   /** Dials the target now. */
-  start(target: Target = this.fallback): this {
+  start(target: Wanted = this.fallback): this {
     if (this.connecting || this.inner !== undefined || this.destroyed) return this
     this.connecting = true
     this.cancel = this.open(target, (error, socket) => {

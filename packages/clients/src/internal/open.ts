@@ -8,8 +8,14 @@ import { addressOf, defaultDial, type Dial, type Requires, type Target } from ".
 /** The dial's error itself, or the socket. */
 export type Done = (error: Error | undefined, socket?: Socket) => void
 
+/**
+ * What a client asked for: a target, or the InvalidOption that says why its options give none
+ * (`done` gets it as it would a failed dial's error, never sooner).
+ */
+export type Wanted = Target | ConnectError.InvalidOption
+
 /** Starts a dial; the returned function cancels it (closing whatever it opened). */
-export type Open = (target: Target, done: Done) => () => void
+export type Open = (target: Wanted, done: Done) => () => void
 
 /**
  * `use` applied to an `Open` over `dial` on the current runtime. The runtime is captured once:
@@ -23,7 +29,7 @@ export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) 
       const fiber = run(Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(Scope.make(), (scope) =>
           restore(Scope.extend(Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
-            inputProblem(dial, target) ?? dialer(addressOf(target))
+            inputProblem(dial, target) ?? dialer(addressOf(target as Target))
           ), scope)).pipe(
             Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
             Effect.map((connection) => {
@@ -45,12 +51,23 @@ export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) 
     return use(open)
   })
 
+/**
+ * The InvalidOption naming `option` when a client's options object, from an untyped caller, is
+ * none: an adapter hands it to `Open` in place of the target.
+ */
+export const objectProblem = (option: string, value: unknown): ConnectError.InvalidOption | undefined =>
+  typeof value !== "object" || value === null
+    ? new ConnectError.InvalidOption({ option, reason: `must be an object, got ${ConnectError.shown(value)}` })
+    : undefined
+
 // A dial or target from an untyped caller (a client's config) that is none at all: said to the
 // client as a typed error, not thrown as a TypeError inside the dial. A target's fields are
 // checked by the connect itself (InvalidAddress naming host, port or path).
 const inputProblem = (dial: unknown, target: unknown): ConnectError.InvalidOption | ConnectError.InvalidAddress | undefined =>
   dial !== undefined && typeof dial !== "function"
     ? new ConnectError.InvalidOption({ option: "dial", reason: `must be a function, got ${ConnectError.shown(dial)}` })
+    : target instanceof ConnectError.InvalidOption
+    ? target
     : typeof target !== "object" || target === null
     ? new ConnectError.InvalidAddress({
       input: ConnectError.shown(target),
