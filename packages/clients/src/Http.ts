@@ -8,7 +8,7 @@ import type { Effect, Scope } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { Duplex } from "node:stream"
-import { opener } from "./internal/open.js"
+import { objectProblem, opener } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
 /**
@@ -41,11 +41,10 @@ export const agent = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   opener(dial, (open) => {
     // Options from an untyped caller that are none, or a protocol of neither kind: each request
     // fails with the InvalidOption that says so (the agent made is a plain http.Agent).
-    const invalid = typeof options !== "object" || options === null
-      ? new ConnectError.InvalidOption({ option: "Http.agent options", reason: `must be an object, got ${ConnectError.shown(options)}` })
-      : options.protocol !== undefined && options.protocol !== "http:" && options.protocol !== "https:"
-      ? new ConnectError.InvalidOption({ option: "Http.agent protocol", reason: `must be "http:" or "https:", got ${ConnectError.shown(options.protocol)}` })
-      : undefined
+    const invalid = objectProblem("Http.agent options", options) ??
+      (options.protocol !== undefined && options.protocol !== "http:" && options.protocol !== "https:"
+        ? new ConnectError.InvalidOption({ option: "Http.agent protocol", reason: `must be "http:" or "https:", got ${ConnectError.shown(options.protocol)}` })
+        : undefined)
     const { protocol = "http:", ...agentOptions } = invalid === undefined ? options : {}
     const secure = protocol === "https:"
     const agent: http.Agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)

@@ -8,6 +8,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { PgClient, PgClientConfig } from "@effect/sql-pg/PgClient"
 import { type Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { objectProblem } from "./internal/open.js"
 import * as Pg from "./Pg.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
@@ -92,7 +93,8 @@ export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
 // `connectTimeout` of "soon", and the dial would throw a TypeError per connection).
 const configProblem = (config: unknown): ConnectError.InvalidOption | undefined => {
   const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `SqlPg.${option}`, reason })
-  if (typeof config !== "object" || config === null) return invalid("config", `must be an object, got ${ConnectError.shown(config)}`)
+  const none = objectProblem("SqlPg.config", config)
+  if (none !== undefined) return none
   const { dial, retry, connectTimeout } = config as { readonly dial?: unknown; readonly retry?: unknown; readonly connectTimeout?: unknown }
   if (dial !== undefined && typeof dial !== "function") return invalid("dial", `must be a function, got ${ConnectError.shown(dial)}`)
   if (retry !== undefined && !Schedule.isSchedule(retry)) return invalid("retry", `must be a Schedule, got ${ConnectError.shown(retry)}`)

@@ -10,7 +10,7 @@ import { Effect, Layer, type Scope } from "effect"
 import { isIP } from "node:net"
 import * as tls from "node:tls"
 import type { buildConnector } from "undici"
-import { opener } from "./internal/open.js"
+import { objectProblem, opener } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
 /**
@@ -85,10 +85,11 @@ export const connect = <E = DefaultError, R = Connector.Connector | Scope.Scope>
 // names them, not thrown as a TypeError inside undici's dispatch.
 const optionsProblem = (options: unknown): ConnectError.InvalidOption | undefined => {
   const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `Undici.${option}`, reason })
-  if (typeof options !== "object" || options === null) return invalid("options", `must be an object, got ${ConnectError.shown(options)}`)
+  const none = objectProblem("Undici.options", options)
+  if (none !== undefined) return none
   const { socketPath, tls } = options as { readonly socketPath?: unknown; readonly tls?: unknown }
   if (socketPath !== undefined && typeof socketPath !== "string") return invalid("socketPath", `must be a string, got ${ConnectError.shown(socketPath)}`)
-  return tls !== undefined && (typeof tls !== "object" || tls === null) ? invalid("tls", `must be an object, got ${ConnectError.shown(tls)}`) : undefined
+  return tls === undefined ? undefined : objectProblem("Undici.tls", tls)
 }
 
 /**
