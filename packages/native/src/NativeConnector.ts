@@ -173,8 +173,9 @@ const contextOf = (address: Connector.Dialable, options: Connector.ConnectOption
   localChosen: ConnectError.chosenLocal(options.local)
 })
 
-// About sliceMs of connects per event-loop turn (see internal/turns), and about as much of
-// expiring per-attempt timeouts (see internal/deadlines).
+// The loop is held for about 1 ms of connects per turn (see internal/turns), and about as long
+// for expiring per-attempt timeouts (see internal/deadlines): long enough that a turn's own cost
+// is small, short enough that a timer's lag p99 stays a few ms with ten thousand in flight.
 const sliceMs = 1
 const turns = new Turns(sliceMs)
 const deadlines = new Deadlines(sliceMs)

@@ -7,7 +7,8 @@
 //
 // The slice is wall-clock time, not the connects' own: what runs between two connects (the
 // fibers' own work, the scopes closing) holds the loop as much, and a timer's lag is the whole.
-// Plain calls, no effect and no closure per connect: this runs on every connect.
+// A connect that has room costs plain calls, no effect and no closure: that is every connect
+// but the ones that wait.
 import { Cause, Effect, FiberRef, RuntimeFlags } from "effect"
 
 export class Turns {
