@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import { InvalidAddress } from "./ConnectError.js"
 import * as check from "./internal/check.js"
 import * as ip from "./internal/ip.js"
@@ -75,25 +75,25 @@ export type Address = Tcp | UnixPath | Abstract | Unspecified
  * @since 0.1.0
  * @category constructors
  */
-export const tcp = (host: string, port: number): Tcp => Data.struct({ _tag: "Tcp", host, port })
+export const tcp = (host: string, port: number): Tcp => ({ _tag: "Tcp", host, port })
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const unix = (path: string): UnixPath => Data.struct({ _tag: "UnixPath", path })
+export const unix = (path: string): UnixPath => ({ _tag: "UnixPath", path })
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const abstract = (name: string): Abstract => Data.struct({ _tag: "Abstract", name })
+export const abstract = (name: string): Abstract => ({ _tag: "Abstract", name })
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const unspecified: Unspecified = Data.struct({ _tag: "Unspecified" })
+export const unspecified: Unspecified = { _tag: "Unspecified" }
 
 /**
  * 4 or 6 for an IP literal host, `undefined` for a name that needs resolving (and for anything

@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import type { Socket } from "@effect/platform/Socket"
 import type { Effect } from "effect"
+import type { Socket } from "effect/socket/Socket"
 import type { Socket as NetSocket } from "node:net"
 import type * as Address from "./Address.js"
 
@@ -48,9 +48,9 @@ export interface Connection {
    */
   readonly detach: () => number
   /**
-   * An `@effect/platform` `Socket` over the same `net.Socket`, made when the Socket first runs: a
-   * run after `detach()` or once the scope has closed fails with `SocketError` (reason "Open",
-   * its cause the Error `toNodeSocket()` throws).
+   * An `effect/socket` `Socket` over the same `net.Socket`, made when the Socket first runs: a
+   * run after `detach()` or once the scope has closed fails with `SocketError` (its `reason` a
+   * `SocketOpenError`, whose cause is the Error `toNodeSocket()` throws).
    */
   readonly toSocket: () => Effect.Effect<Socket>
 }

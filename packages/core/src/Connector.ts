@@ -14,12 +14,11 @@ import {
   Duration,
   Effect,
   type Fiber,
-  FiberRef,
   LogLevel,
   Metric,
-  MetricBoundaries,
-  MetricLabel,
-  type Scope
+  References,
+  type Scope,
+  Tracer
 } from "effect"
 import * as Address from "./Address.js"
 import {
@@ -36,6 +35,7 @@ import * as Errno from "./Errno.js"
 import * as Attempts from "./internal/attempts.js"
 import * as check from "./internal/check.js"
 import * as Options from "./internal/options.js"
+import * as Spans from "./internal/spans.js"
 import * as Policy from "./Policy.js"
 import { interleave, Resolver } from "./Resolver.js"
 
@@ -50,7 +50,7 @@ export interface ConnectOptions {
    * Per attempt (per address, for a name): `TimedOut { source: "deadline", scope: "attempt" }`
    * when it passes.
    */
-  readonly timeout?: Duration.DurationInput
+  readonly timeout?: Duration.Input
   /** Bind to this local address and/or port before connecting (inet only). */
   readonly local?: { readonly host?: string; readonly port?: number }
   /** TCP_NODELAY. */
@@ -60,9 +60,9 @@ export interface ConnectOptions {
   /** SO_REUSEADDR, before the bind. */
   readonly reuseAddress?: boolean
   /** RFC 8305 Connection Attempt Delay when a name has several addresses. Default 250 ms. */
-  readonly attemptDelay?: Duration.DurationInput
+  readonly attemptDelay?: Duration.Input
   /** Linux only: TCP_SYNCNT (SYN retransmits before ETIMEDOUT) and TCP_USER_TIMEOUT. */
-  readonly linux?: { readonly synRetries?: number; readonly userTimeout?: Duration.DurationInput }
+  readonly linux?: { readonly synRetries?: number; readonly userTimeout?: Duration.Input }
 }
 
 /**
@@ -110,14 +110,14 @@ export interface Dial {
 
 /**
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class Connector extends Context.Tag("@effect-connect/core/Connector")<Connector, {
+export class Connector extends Context.Service<Connector, {
   readonly connect: <A extends Address.Address>(
     address: A,
     options?: ConnectOptions
   ) => Effect.Effect<Connection, ErrorFor<A>, Scope.Scope>
-}>() {}
+}>()("@effect-connect/core/Connector") {}
 
 /**
  * Connects through the `Connector` in context.
@@ -131,69 +131,134 @@ export const connect = <A extends Address.Address>(
 ): Effect.Effect<Connection, ErrorFor<A>, Connector | Scope.Scope> =>
   Effect.flatMap(Connector, (connector) => connector.connect(address, options))
 
+const attributesDoc = "by outcome (ok or the error's tag), error.type (the error's tag), network.transport and network.type"
+const attemptsOptions = { description: `connect attempts, ${attributesDoc}` }
+const latencyOptions = {
+  description: `connect attempt latency in seconds, ${attributesDoc}`,
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 16 })
+}
+
 /**
- * Attempts by outcome (`ok` or the error's tag). Not tagged by address: addresses are unbounded,
- * and the span and log annotations carry them.
+ * Attempts, with the attributes of `latency`.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const attempts = Metric.counter("effect_connect_attempts_total", {
-  description: "connect attempts, tagged by outcome: ok or the error's tag"
-})
+export const attempts: Metric.Counter<number> = Metric.counter("effect_connect_attempts_total", attemptsOptions)
 
 /**
- * How long each attempt took, in seconds, by outcome (`ok` or the error's tag), at the clock's
- * millisecond resolution.
+ * How long each attempt took, in seconds, at the clock's millisecond resolution. Its attributes
+ * are the low-cardinality ones of the attempt's span: `outcome` (`ok` or the error's tag), and
+ * OpenTelemetry's semantic conventions `error.type` (the error's tag, on a failure only),
+ * `network.transport` (`tcp` or `unix`) and `network.type` (`ipv4` or `ipv6`, for tcp). Not
+ * `server.address` or `server.port`, although OpenTelemetry's HTTP and database metrics have
+ * them: a metric keeps every series it ever had, and addresses (a name's IPs, which change as
+ * hosts come and go) are unbounded; the span carries them.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const latency = Metric.histogram(
-  "effect_connect_attempt_seconds",
-  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
-  "connect attempt latency in seconds, tagged by outcome: ok or the error's tag"
-)
+export const latency: Metric.Histogram<number> = Metric.histogram("effect_connect_attempt_seconds", latencyOptions)
 
-// One label array per outcome (and per array of the fiber's own labels), made once: a metric
-// caches its series per label array, and a new array would hash a new metric key every attempt.
-const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
-const withFiberLabels = new WeakMap<ReadonlyArray<MetricLabel.MetricLabel>, Map<string, ReadonlyArray<MetricLabel.MetricLabel>>>()
-const labelsOf = (outcome: string, fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
-  let labels = outcomeLabels.get(outcome)
-  if (labels === undefined) {
-    labels = [MetricLabel.make("outcome", outcome)]
-    outcomeLabels.set(outcome, labels)
+// The family of a dialed address: what network.transport and network.type say. A dialed tcp
+// host is an IP literal, checked before the dial: only an IPv6 one has a colon.
+type Network = "ipv4" | "ipv6" | "unix"
+const networkOf = (address: Dialable): Network =>
+  address._tag === "Tcp" ? (address.host.includes(":") ? "ipv6" : "ipv4") : "unix"
+
+const networkAttributes = {
+  ipv4: { "network.transport": "tcp", "network.type": "ipv4" },
+  ipv6: { "network.transport": "tcp", "network.type": "ipv6" },
+  unix: { "network.transport": "unix" }
+} as const
+
+interface Series {
+  readonly attempts: Metric.Counter<number>
+  readonly latency: Metric.Histogram<number>
+}
+
+// One pair of metrics per outcome and network, made once, each with its attributes: the same
+// series as `Metric.withAttributes(attempts, { outcome, ... })`, without the context that would
+// add to every update. A metric caches its series key per attribute set of the fiber's.
+const byOutcome = new Map<string, Partial<Record<Network, Series>>>()
+const seriesOf = (outcome: string, network: Network): Series => {
+  let byNetwork = byOutcome.get(outcome)
+  if (byNetwork === undefined) {
+    byNetwork = {}
+    byOutcome.set(outcome, byNetwork)
   }
-  if (fiberLabels.length === 0) return labels
-  let byOutcome = withFiberLabels.get(fiberLabels)
-  if (byOutcome === undefined) {
-    byOutcome = new Map()
-    withFiberLabels.set(fiberLabels, byOutcome)
+  let series = byNetwork[network]
+  if (series === undefined) {
+    const attributes = {
+      outcome,
+      ...(outcome === "ok" ? {} : { "error.type": outcome }),
+      ...networkAttributes[network]
+    }
+    series = {
+      attempts: Metric.counter(attempts.id, { ...attemptsOptions, attributes }),
+      latency: Metric.histogram(latency.id, { ...latencyOptions, attributes })
+    }
+    byNetwork[network] = series
   }
-  let both = byOutcome.get(outcome)
-  if (both === undefined) {
-    both = [...fiberLabels, ...labels]
-    byOutcome.set(outcome, both)
-  }
-  return both
+  return series
 }
 
 type DialError = InetError | UnixError | InvalidAddress
 
-// The attempt counted and timed, synchronously: Metric.increment as an effect would cost more
-// steps than the connect's own.
-const record = (fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock, start: number, outcome: string) => {
-  const labels = labelsOf(outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
-  attempts.unsafeUpdate(1, labels)
-  latency.unsafeUpdate((clock.unsafeCurrentTimeMillis() - start) / 1000, labels)
+// The attempt counted and timed, synchronously: Metric.update as an effect would cost more steps
+// than the connect's own.
+const record = (fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock, start: number, outcome: string, network: Network) => {
+  const series = seriesOf(outcome, network)
+  series.attempts.updateUnsafe(1, fiber.context)
+  series.latency.updateUnsafe((clock.currentTimeMillisUnsafe() - start) / 1000, fiber.context)
+}
+
+// An address as OpenTelemetry's *.address attributes say it: the host, or the socket's path, or
+// an abstract socket's name written `@name` as ss(8) and systemd write it.
+const hostOf = (address: Dialable): string =>
+  address._tag === "Tcp" ? address.host : address._tag === "UnixPath" ? address.path : `@${address.name}`
+
+// The attempt's span, when it starts: the target as we write it, and as OpenTelemetry's semantic
+// conventions do (server.* is the address asked for, a name when it was one; network.peer.* the
+// address dialed). One object, written field by field: this runs on every traced attempt.
+const spanOfAttempt = (fiber: Fiber.Fiber<unknown, unknown>, server: Dialable, address: Dialable) => {
+  const attributes: Record<string, unknown> = {
+    "connect.address": Address.format(address),
+    "connect.attempt": fiber.getRef(Policy.currentAttempt),
+    "server.address": hostOf(server),
+    "network.peer.address": hostOf(address),
+    "network.transport": address._tag === "Tcp" ? "tcp" : "unix"
+  }
+  if (address._tag === "Tcp") {
+    attributes["server.port"] = address.port
+    attributes["network.peer.port"] = address.port
+    attributes["network.type"] = networkOf(address)
+  }
+  return attributes
+}
+
+// `connect.errno` is "" for an error without one (an InvalidAddress).
+const spanOfFailure = (e: DialError): Record<string, unknown> => {
+  const attributes = Spans.failureAttributes(e._tag, e)
+  attributes["connect.outcome"] = e._tag
+  attributes["connect.errno"] ??= ""
+  return attributes
 }
 
 // A connection's local address is read lazily and the read can fail (the connection may already
 // be closed, getsockname may fail): the span then goes without it, the connect succeeded anyway.
+// An unnamed unix socket (a client's own end, unbound) has no local address to say.
 const spanOfSuccess = (c: Connection): Record<string, unknown> => {
   try {
-    return { "connect.outcome": "ok", "connect.local": Address.format(c.local) }
+    const local = c.local
+    const attributes: Record<string, unknown> = { "connect.outcome": "ok", "connect.local": Address.format(local) }
+    if (local._tag === "Tcp") {
+      attributes["network.local.address"] = local.host
+      attributes["network.local.port"] = local.port
+    } else if (local._tag === "UnixPath" && local.path !== "") {
+      attributes["network.local.address"] = local.path
+    }
+    return attributes
   } catch {
     return { "connect.outcome": "ok" }
   }
@@ -201,46 +266,51 @@ const spanOfSuccess = (c: Connection): Record<string, unknown> => {
 
 // Counted, timed, logged, written to a deadline's journal, and traced when a tracer listens; read
 // synchronously from the fiber, since this wraps every attempt: one continuation on the effect.
+// `server` is the address asked for: `address` itself, or the name it was resolved from.
 const observedIn = (
-  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  fiber: Fiber.Fiber<unknown, unknown>,
   address: Dialable,
-  effect: Effect.Effect<Connection, DialError, Scope.Scope>
+  effect: Effect.Effect<Connection, DialError, Scope.Scope>,
+  server: Dialable = address
 ): Effect.Effect<Connection, DialError, Scope.Scope> => {
-  const journal = fiber.getFiberRef(Attempts.current)
+  const journal = fiber.getRef(Attempts.current)
   if (journal !== undefined) {
     journal.dials++
     journal.target = address
   }
-  const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-  const start = clock.unsafeCurrentTimeMillis()
+  const clock = fiber.getRef(Clock.Clock)
+  const start = clock.currentTimeMillisUnsafe()
+  const network = networkOf(address)
   const counted = Effect.matchEffect(effect, {
     onFailure: (e) => {
-      record(fiber, clock, start, e._tag)
+      record(fiber, clock, start, e._tag, network)
       if (journal !== undefined) Attempts.failed(journal, e)
       // The message, the address's text and the annotations cost more than a failed loopback
       // connect: built only when a debug line can be written.
-      if (LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)) return Effect.fail(e)
-      return Effect.zipRight(
+      if (LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), "Debug")) return Effect.fail(e)
+      return Effect.andThen(
         Effect.annotateLogs(Effect.logDebug(`connect failed: ${e.message}`), {
           address: Address.format(address),
-          attempt: fiber.getFiberRef(Policy.currentAttempt)
+          attempt: fiber.getRef(Policy.currentAttempt)
         }),
         Effect.fail(e)
       )
     },
     onSuccess: (c) => {
-      record(fiber, clock, start, "ok")
+      record(fiber, clock, start, "ok", network)
       return Effect.succeed(c)
     }
   })
   // A span costs a third of a loopback connect: made only when a tracer will receive it.
-  return fiber.currentTracer === Attempts.nativeTracer ? counted : Effect.tapBoth(counted, {
-    onFailure: (e) => Effect.annotateCurrentSpan({ "connect.outcome": e._tag, "connect.errno": "errno" in e ? e.errno : "" }),
-    onSuccess: (c) => Effect.annotateCurrentSpan(spanOfSuccess(c))
-  }).pipe(Effect.withSpan("effect-connect.connect", {
-    attributes: { "connect.address": Address.format(address), "connect.attempt": fiber.getFiberRef(Policy.currentAttempt) },
-    captureStackTrace: false
-  }))
+  return fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer ? counted : counted.pipe(
+    Effect.tapError((e) => Effect.annotateCurrentSpan(spanOfFailure(e))),
+    Effect.tap((c) => Effect.annotateCurrentSpan(spanOfSuccess(c))),
+    Effect.withSpan(
+      "effect-connect.connect",
+      { attributes: spanOfAttempt(fiber, server, address), kind: "client" },
+      { captureStackTrace: false }
+    )
+  )
 }
 
 
@@ -308,7 +378,7 @@ const optionsProblem = (address: Address.Address, options: ConnectOptions): Inva
  * @since 0.1.0
  * @category constructors
  */
-export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolver> =>
+export const make = (dial: Dial): Effect.Effect<Connector["Service"], never, Resolver> =>
   Effect.map(Resolver, (resolver) => {
     const timed = (address: Dialable, options: ConnectOptions) => {
       const timeout = options.timeout
@@ -317,12 +387,12 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
         deadline(Address.format(address), Errno.currentPlatform, { scope: "attempt", elapsed: Duration.toMillis(timeout) })
       return dial.appliesTimeout === true
         ? dial(address, options, timedOut)
-        : Effect.timeoutFail(dial(address, options), { duration: timeout, onTimeout: timedOut })
+        : Effect.timeoutOrElse(dial(address, options), { duration: timeout, orElse: () => Effect.fail(timedOut()) })
     }
     // The dial is made when the attempt runs, not when a race builds it: a platform may decide
     // things (such as whether the event loop's turn has room) when it is called.
-    const attempt = (address: Dialable, options: ConnectOptions) =>
-      Effect.withFiberRuntime<Connection, DialError, Scope.Scope>((fiber) => observedIn(fiber, address, timed(address, options)))
+    const attempt = (address: Dialable, options: ConnectOptions, server: Address.Tcp) =>
+      Effect.withFiber<Connection, DialError, Scope.Scope>((fiber) => observedIn(fiber, address, timed(address, options), server))
     const resolveAndRace = (address: Address.Tcp, options: ConnectOptions) =>
       Effect.flatMap(resolver.resolve(address.host), (answers): Effect.Effect<
         Connection,
@@ -330,10 +400,10 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
         Scope.Scope
       > => {
         const candidates = Arr.map(interleave(answers), (r) => Address.tcp(r.address, address.port))
-        if (candidates.length === 1) return attempt(candidates[0], options)
+        if (candidates.length === 1) return attempt(candidates[0], options, address)
         // No InvalidOption from this race: its candidates and functions are ours, and
         // optionsProblem has checked attemptDelay.
-        return Policy.race<Address.Tcp, Connection, InetError | UnixError | InvalidAddress, never>(candidates, (c) => attempt(c, options), {
+        return Policy.race<Address.Tcp, Connection, InetError | UnixError | InvalidAddress, never>(candidates, (c) => attempt(c, options, address), {
           describe: Address.format,
           ...(options.attemptDelay === undefined ? {} : { delay: options.attemptDelay })
         }) as Effect.Effect<Connection, InetError | UnixError | InvalidAddress | Policy.AllAttemptsFailed<InetError | UnixError | InvalidAddress>, Scope.Scope>
@@ -341,7 +411,7 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
     // Checked with plain functions, not effects, in the fiber's own step: this runs on every
     // connect.
     const connect = (address: Address.Address, options: ConnectOptions = noOptions) =>
-      Effect.withFiberRuntime<Connection, DialError | HostNotFound | ResolveFailed | Policy.AllAttemptsFailed<DialError>, Scope.Scope>((fiber) => {
+      Effect.withFiber<Connection, DialError | HostNotFound | ResolveFailed | Policy.AllAttemptsFailed<DialError>, Scope.Scope>((fiber) => {
         const problem = check.addressProblem(() => Address.format(address), address, "remote") ?? optionsProblem(address, options)
         if (problem !== undefined) return Effect.fail(problem)
         switch (address._tag) {
@@ -362,5 +432,5 @@ export const make = (dial: Dial): Effect.Effect<Connector["Type"], never, Resolv
               : resolveAndRace(address, options)
         }
       })
-    return { connect } as Connector["Type"]
+    return { connect } as Connector["Service"]
   })

@@ -49,8 +49,8 @@ export type Hints = { readonly [F in Family]?: string }
  * - `raw`: a state or argument error that the safe `Connector` API cannot produce (it owns the
  *   socket from creation to close); it surfaces only from the raw native API.
  * - `pathCause`: a unix socket's path can be the cause; `@effect-connect/unix` walks the path
- *   after these, and what the walk finds (see `pathProblems`) decides whether the error is
- *   transient.
+ *   after these, and what the walk finds (see `pathProblems`), when it explains the errno,
+ *   decides whether the error is transient; otherwise the row's `transient` does.
  * - `hint`: what to look at, per family: a TCP refusal has nothing to do with stale socket files.
  *
  * @since 0.1.0
@@ -218,7 +218,10 @@ export const table = {
     meaning: "the operation is not permitted",
     hint: {
       ip: "a firewall rule or a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it",
-      unix: "a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it"
+      // A unix datagram socket connected to a peer takes datagrams from that peer only: a connect
+      // or a send to it from any other socket is EPERM (Linux's unix_may_send).
+      unix: "a datagram socket that is connected to another peer takes datagrams from that peer only; " +
+        "otherwise a security module (seccomp, SELinux, AppArmor, a BPF hook) rejected it"
     }
   },
   EPROTOTYPE: {
@@ -474,24 +477,51 @@ export const hintOf = (row: Row, family: Family | undefined): string | undefined
 }
 
 /**
- * What a walk of a unix socket's path can find wrong, with what it means and whether waiting can
- * mend it: a server creates a missing socket file (and often its directory) when it starts, and
- * replaces a stale one; nothing will turn a regular file or a directory into a socket, grant a
- * permission or undo a symlink loop.
+ * What a walk of a unix socket's path can find wrong, with what it means, whether waiting can
+ * mend it, and the errnos it explains: a server creates a missing socket file (and often its
+ * directory) when it starts, and replaces a stale one; nothing will turn a regular file or a
+ * directory into a socket, grant a permission or undo a symlink loop.
+ *
+ * `errnos` are what connect(2) returns when the path has that problem, in the kernel's order of
+ * checks (Linux's unix_find_bsd: the lookup, each directory's search permission, then write
+ * permission on the file, then whether it is a socket, then whether anyone listens): only these
+ * errnos can have this problem as their diagnosis (see {@link explains}). A regular file at the
+ * path is ECONNREFUSED on Linux (the BSDs say ENOTSOCK, which is not walked).
  *
  * @since 0.1.0
  * @category table
  */
 export const pathProblems = {
-  "missing-directory": { transient: true, meaning: "this directory does not exist" },
-  "missing-socket": { transient: true, meaning: "no socket file here: the directory exists, the server has not created it (yet)" },
-  "not-a-directory": { transient: false, meaning: "this is not a directory" },
-  "search-denied": { transient: false, meaning: "no search (x) permission on this directory" },
-  "write-denied": { transient: false, meaning: "no write permission on this socket file" },
+  "missing-directory": { transient: true, errnos: ["ENOENT"], meaning: "this directory does not exist" },
+  "missing-socket": {
+    transient: true,
+    errnos: ["ENOENT"],
+    meaning: "no socket file here: the directory exists, the server has not created it (yet)"
+  },
+  "not-a-directory": { transient: false, errnos: ["ENOTDIR"], meaning: "this is not a directory" },
+  "search-denied": { transient: false, errnos: ["EACCES"], meaning: "no search (x) permission on this directory" },
+  "write-denied": { transient: false, errnos: ["EACCES"], meaning: "no write permission on this socket file" },
   "not-a-socket": {
     transient: false,
+    errnos: ["ECONNREFUSED"],
     meaning: "a regular file or a directory, not a socket: no server can listen here until it is removed"
   },
-  "stale-socket": { transient: true, meaning: "a socket file nothing listens on (a server left it behind)" },
-  "symlink-loop": { transient: false, meaning: "symbolic links loop here" }
-} as const satisfies Record<string, { readonly transient: boolean; readonly meaning: string }>
+  "stale-socket": { transient: true, errnos: ["ECONNREFUSED"], meaning: "a socket file nothing listens on (a server left it behind)" },
+  "symlink-loop": { transient: false, errnos: ["ELOOP"], meaning: "symbolic links loop here" }
+} as const satisfies Record<
+  string,
+  { readonly transient: boolean; readonly errnos: ReadonlyArray<Name>; readonly meaning: string }
+>
+
+/**
+ * Whether a path problem explains an errno: the connect would have failed with that errno had
+ * the path had that problem (`pathProblems[problem].errnos`). A walk that finds a problem that
+ * does not explain the connect's errno saw another path than the connect did (it changed in
+ * between): it says nothing about why the connect failed.
+ *
+ * @since 0.2.0
+ * @category lookups
+ */
+export const explains = (errno: string, problem: string): boolean =>
+  Object.prototype.hasOwnProperty.call(pathProblems, problem) &&
+  (pathProblems[problem as keyof typeof pathProblems].errnos as ReadonlyArray<string>).includes(errno)

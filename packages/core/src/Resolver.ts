@@ -22,12 +22,12 @@ export interface Resolved {
 
 /**
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class Resolver extends Context.Tag("@effect-connect/core/Resolver")<Resolver, {
+export class Resolver extends Context.Service<Resolver, {
   /** Every address of the name, in the resolver's order. */
   readonly resolve: (host: string) => Effect.Effect<NonEmptyReadonlyArray<Resolved>, HostNotFound | ResolveFailed>
-}>() {}
+}>()("@effect-connect/core/Resolver") {}
 
 /**
  * A resolver that answers from a fixed table; any other name is `HostNotFound`. A table that is
@@ -50,7 +50,7 @@ export const layerStatic = (hosts: Readonly<Record<string, ReadonlyArray<string>
     resolve: (host) => {
       // An own property only: `__proto__` and `constructor` are valid host names, not table rows.
       const found = (Object.hasOwn(hosts, host) ? hosts[host]! : []).map((address): Resolved => ({ address, family: address.includes(":") ? 6 : 4 }))
-      return Arr.isNonEmptyReadonlyArray(found) ? Effect.succeed(found) : Effect.fail(new HostNotFound({ host }))
+      return Arr.isReadonlyArrayNonEmpty(found) ? Effect.succeed(found) : Effect.fail(new HostNotFound({ host }))
     }
   })
 }

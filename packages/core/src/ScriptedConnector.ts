@@ -29,7 +29,7 @@ export type Step =
 // was made, as an Error that names the argument, when the step or layer is built (these are plain
 // functions), rather than as a typed failure the policy under test would then handle as if the
 // network had said it.
-const delay = (fn: string, after: Duration.DurationInput): Duration.Duration => {
+const delay = (fn: string, after: Duration.Input): Duration.Duration => {
   const decoded = duration(after, true)
   if (typeof decoded === "string") throw new Error(`${fn}: after ${decoded}`)
   return decoded
@@ -43,7 +43,7 @@ const delay = (fn: string, after: Duration.DurationInput): Duration.Duration => 
  * @since 0.1.0
  * @category steps
  */
-export const fail = (errno: Errno.Name, after: Duration.DurationInput = Duration.zero): Step => {
+export const fail = (errno: Errno.Name, after: Duration.Input = Duration.zero): Step => {
   if (typeof errno !== "string") throw argument("ScriptedConnector.fail", "errno", "an errno name", errno)
   return { _tag: "Fail", errno, after: delay("ScriptedConnector.fail", after) }
 }
@@ -55,7 +55,7 @@ export const fail = (errno: Errno.Name, after: Duration.DurationInput = Duration
  * @since 0.1.0
  * @category steps
  */
-export const succeed = (after: Duration.DurationInput = Duration.zero): Step => ({
+export const succeed = (after: Duration.Input = Duration.zero): Step => ({
   _tag: "Succeed",
   after: delay("ScriptedConnector.succeed", after)
 })
@@ -119,12 +119,11 @@ export interface Event {
  * The recorded events.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class Events extends Context.Tag("@effect-connect/core/ScriptedConnector/Events")<
-  Events,
-  Ref.Ref<ReadonlyArray<Event>>
->() {}
+export class Events extends Context.Service<Events, Ref.Ref<ReadonlyArray<Event>>>()(
+  "@effect-connect/core/ScriptedConnector/Events"
+) {}
 
 /**
  * The events so far.
@@ -146,7 +145,7 @@ const fakeConnection = (address: Connector.Dialable, port: number): Connection =
   detach: () => {
     throw new Error("a scripted connection has no file descriptor")
   },
-  toSocket: () => Effect.dieMessage("a scripted connection has no file descriptor")
+  toSocket: () => Effect.die(new Error("a scripted connection has no file descriptor"))
 })
 
 /**
@@ -190,9 +189,9 @@ export const layer = (
         const step = steps[Math.min(n, steps.length - 1)]!
         const outcome = step._tag === "Hang"
           ? Effect.never
-          : Effect.sleep(step.after).pipe(Effect.zipRight(
+          : Effect.sleep(step.after).pipe(Effect.andThen(
             step._tag === "Fail"
-              ? Effect.zipRight(
+              ? Effect.andThen(
                 record("Failed", key),
                 Effect.fail(fromErrno(step.errno, {
                   kind: address._tag === "Tcp" ? "inet" : "unix",
@@ -207,7 +206,7 @@ export const layer = (
                 () => record("Released", key)
               )
           ))
-        return Effect.zipRight(record("Attempt", key), Effect.onInterrupt(outcome, () => record("Interrupted", key)))
+        return Effect.andThen(record("Attempt", key), Effect.onInterrupt(outcome, () => record("Interrupted", key)))
       })
 
     const connector = yield* Connector.make(dial)

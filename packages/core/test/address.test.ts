@@ -1,8 +1,8 @@
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { Address } from "@effect-connect/core"
 
-const parse = (input: string) => Effect.runSync(Effect.either(Address.parse(input)))
+const parse = (input: string) => Effect.runSync(Effect.result(Address.parse(input)))
 
 describe("Address.parse", () => {
   it.each([
@@ -19,7 +19,7 @@ describe("Address.parse", () => {
     ["unix-abstract:name", Address.abstract("name")],
     ["unspecified:", Address.unspecified]
   ])("reads %s", (input, expected) => {
-    expect(parse(input)).toEqual(Either.right(expected))
+    expect(parse(input)).toEqual(Result.succeed(expected))
     expect(Address.format(expected)).toBe(input.replace(/\/$/, "").replace(/^unix:(\/\/localhost)?\/(?!\/)/i, "unix:///"))
   })
 
@@ -46,16 +46,16 @@ describe("Address.parse", () => {
     ["/run/app.sock", "scheme", "is missing: expected tcp://, unix:// or unix-abstract:"]
   ])("rejects %j: %s %s", (input, field, reason) => {
     const result = parse(input)
-    expect(Either.isLeft(result)).toBe(true)
-    if (Either.isLeft(result)) {
-      expect(result.left).toMatchObject({ _tag: "InvalidAddress", input, field, reason })
-      expect(result.left.message).toBe(`invalid address ${JSON.stringify(input)}: ${field} ${reason}`)
+    expect(Result.isFailure(result)).toBe(true)
+    if (Result.isFailure(result)) {
+      expect(result.failure).toMatchObject({ _tag: "InvalidAddress", input, field, reason })
+      expect(result.failure.message).toBe(`invalid address ${JSON.stringify(input)}: ${field} ${reason}`)
     }
   })
 
   it("validates constructed addresses the same way", () => {
-    const result = Effect.runSync(Effect.either(Address.validate(Address.tcp("::1", 70000))))
-    expect(result).toEqual(Either.left(expect.objectContaining({ field: "port", input: "tcp://[::1]:70000" })))
+    const result = Effect.runSync(Effect.result(Address.validate(Address.tcp("::1", 70000))))
+    expect(result).toEqual(Result.fail(expect.objectContaining({ field: "port", input: "tcp://[::1]:70000" })))
     expect(Effect.runSync(Address.validatePort("x", 0, "local"))).toBe(0)
   })
 })

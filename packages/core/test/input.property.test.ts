@@ -18,7 +18,7 @@ const fieldsOf: Record<Address.Address["_tag"], ReadonlyArray<string>> = {
 const exact = (address: Address.Address) => {
   const exit = Effect.runSyncExit(Address.validate(address))
   if (Exit.isFailure(exit)) {
-    const error = Cause.failureOption(exit.cause)
+    const error = Cause.findErrorOption(exit.cause)
     expect(error._tag, Cause.pretty(exit.cause)).toBe("Some")
     if (error._tag === "Some") {
       expect(error.value._tag).toBe("InvalidAddress")
@@ -53,7 +53,7 @@ describe("Address.validate", () => {
   test.prop([hostileHost], runs)("a refused inet_aton form says which address it would have reached", (host) => {
     const exit = Effect.runSyncExit(Address.validateHost(host, host))
     if (Exit.isSuccess(exit) || host.endsWith(".")) return
-    const reason = Cause.failureOption(exit.cause).pipe((o) => (o._tag === "Some" ? o.value.reason : ""))
+    const reason = Cause.findErrorOption(exit.cause).pipe((o) => (o._tag === "Some" ? o.value.reason : ""))
     const read = /would be read as (\S+) by inet_aton$/.exec(reason)
     const url = whatwg(host)
     if (read !== null) expect(read[1]).toBe(url)
@@ -74,7 +74,7 @@ describe("Address.parse", () => {
     const input = `${scheme}${host}${port}`
     const exit = Effect.runSyncExit(Address.parse(input))
     if (Exit.isFailure(exit)) {
-      const error = Cause.failureOption(exit.cause)
+      const error = Cause.findErrorOption(exit.cause)
       expect(error._tag === "Some" && error.value._tag === "InvalidAddress" && error.value.input === input, Cause.pretty(exit.cause)).toBe(true)
       return
     }
@@ -116,7 +116,7 @@ describe("Connector.connect options", () => {
       expect(result.value.remote).toEqual(remote)
       return
     }
-    expect(Cause.failureOption(result.cause), Cause.pretty(result.cause)).toMatchObject({
+    expect(Cause.findErrorOption(result.cause), Cause.pretty(result.cause)).toMatchObject({
       _tag: "Some",
       value: { _tag: "InvalidAddress", field: "option", input: "tcp://127.0.0.1:5432" }
     })

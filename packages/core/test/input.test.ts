@@ -2,11 +2,11 @@
 // dying, or being encoded lossily. Every failure is the typed InvalidAddress with its field and
 // reason, before any attempt (the scripted connector records none).
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { Address, Connector, ScriptedConnector } from "@effect-connect/core"
 
-const parse = (input: string) => Effect.runSync(Effect.either(Address.parse(input)))
-const validate = (address: Address.Address) => Effect.runSync(Effect.either(Address.validate(address)))
+const parse = (input: string) => Effect.runSync(Effect.result(Address.parse(input)))
+const validate = (address: Address.Address) => Effect.runSync(Effect.result(Address.validate(address)))
 
 describe("numeric hosts: only the dotted quad, never another inet_aton form", () => {
   const forms = [
@@ -26,9 +26,9 @@ describe("numeric hosts: only the dotted quad, never another inet_aton form", ()
   ] as const
   it.each(forms)("%s is refused as what inet_aton would read (%s), in validate, parse and connect", (host, aton) => {
     const reason = `is not a dotted quad: ${host} would be read as ${aton} by inet_aton`
-    expect(validate(Address.tcp(host, 80))).toEqual(Either.left(expect.objectContaining({ _tag: "InvalidAddress", field: "host", reason })))
+    expect(validate(Address.tcp(host, 80))).toEqual(Result.fail(expect.objectContaining({ _tag: "InvalidAddress", field: "host", reason })))
     expect(parse(`tcp://${host}:80`)).toEqual(
-      Either.left(expect.objectContaining({ _tag: "InvalidAddress", input: `tcp://${host}:80`, field: "host", reason }))
+      Result.fail(expect.objectContaining({ _tag: "InvalidAddress", input: `tcp://${host}:80`, field: "host", reason }))
     )
   })
 
@@ -41,14 +41,14 @@ describe("numeric hosts: only the dotted quad, never another inet_aton form", ()
     ["example.0x1f", "is not a valid host name: example.0x1f (its last label is a number)"],
     ["0xzz.1", "is not a valid host name: 0xzz.1 (its last label is a number)"]
   ])("%s: %s", (host, reason) => {
-    expect(validate(Address.tcp(host, 80))).toEqual(Either.left(expect.objectContaining({ field: "host", reason })))
+    expect(validate(Address.tcp(host, 80))).toEqual(Result.fail(expect.objectContaining({ field: "host", reason })))
   })
 
   it.each(["db.internal", "0x7f.example", "123.example", "1e5", "a-1.b_2", "xn--bcher-kva.example."])("%s is still a host name", (host) => {
-    expect(validate(Address.tcp(host, 80))).toEqual(Either.right(Address.tcp(host, 80)))
+    expect(validate(Address.tcp(host, 80))).toEqual(Result.succeed(Address.tcp(host, 80)))
   })
 
-  it.scoped("a name the Resolver maps is still checked as a name: no attempt, InvalidAddress", () =>
+  it.effect("a name the Resolver maps is still checked as a name: no attempt, InvalidAddress", () =>
     Effect.gen(function*() {
       expect(yield* Effect.flip(Connector.connect(Address.tcp("0x7f.1", 80)))).toMatchObject({
         _tag: "InvalidAddress",
@@ -58,7 +58,7 @@ describe("numeric hosts: only the dotted quad, never another inet_aton form", ()
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}, { "0x7f.1": ["127.0.0.1"] }))))
 
-  it.scoped("__proto__ and constructor are names a static Resolver does not have, not its prototype's", () =>
+  it.effect("__proto__ and constructor are names a static Resolver does not have, not its prototype's", () =>
     Effect.gen(function*() {
       for (const host of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
         expect(yield* Effect.flip(Connector.connect(Address.tcp(host, 80)))).toMatchObject({ _tag: "HostNotFound", host })
@@ -84,9 +84,9 @@ describe("IPv6 zones", () => {
     ["fe80::1%", false]
   ])("%s: valid syntax %s (one interface, one spelling)", (host, ok) => {
     const result = validate(Address.tcp(host, 80))
-    if (ok) expect(result).toEqual(Either.right(Address.tcp(host, 80)))
+    if (ok) expect(result).toEqual(Result.succeed(Address.tcp(host, 80)))
     else {
-      expect(result).toEqual(Either.left(expect.objectContaining({
+      expect(result).toEqual(Result.fail(expect.objectContaining({
         field: "host",
         reason: expect.stringMatching(/^has an invalid zone: /)
       })))
@@ -94,8 +94,8 @@ describe("IPv6 zones", () => {
   })
 
   it("a zone is taken as written in the URL form: no percent-decoding", () => {
-    expect(parse("tcp://[fe80::1%25eth0]:80")).toEqual(Either.right(Address.tcp("fe80::1%25eth0", 80)))
-    expect(parse("tcp://[fe80::1%a%b]:80")).toEqual(Either.left(expect.objectContaining({
+    expect(parse("tcp://[fe80::1%25eth0]:80")).toEqual(Result.succeed(Address.tcp("fe80::1%25eth0", 80)))
+    expect(parse("tcp://[fe80::1%a%b]:80")).toEqual(Result.fail(expect.objectContaining({
       field: "host",
       reason: expect.stringMatching(/^has an invalid zone: a%b/)
     })))
@@ -113,14 +113,14 @@ describe("unix names: exact bytes or InvalidAddress, never U+FFFD", () => {
     [Address.unix("/tmp/\uDCC3\uDCA9"), "path", "has escaped bytes (U+DC80..U+DCFF) at index 5 that spell UTF-8 text: write the text itself"],
     [Address.abstract("a\uDCE2\uDC82\uDCAC"), "name", "has escaped bytes (U+DC80..U+DCFF) at index 1 that spell UTF-8 text: write the text itself"]
   ])("%j: %s %s", (address, field, reason) => {
-    expect(validate(address)).toEqual(Either.left(expect.objectContaining({ _tag: "InvalidAddress", field, reason })))
+    expect(validate(address)).toEqual(Result.fail(expect.objectContaining({ _tag: "InvalidAddress", field, reason })))
   })
 
   it("parse refuses them too, with the input as written", () => {
-    expect(parse("unix:///tmp/x\uD800")).toEqual(Either.left(expect.objectContaining({
+    expect(parse("unix:///tmp/x\uD800")).toEqual(Result.fail(expect.objectContaining({
       input: "unix:///tmp/x\uD800", field: "path", reason: "contains a lone surrogate at index 6"
     })))
-    expect(parse("unix-abstract:\uDC00")).toEqual(Either.left(expect.objectContaining({ field: "name", reason: "contains a lone surrogate at index 0" })))
+    expect(parse("unix-abstract:\uDC00")).toEqual(Result.fail(expect.objectContaining({ field: "name", reason: "contains a lone surrogate at index 0" })))
   })
 
   it("bytes that are not UTF-8 are kept as U+DC80..U+DCFF, and encode back to themselves", () => {
@@ -152,16 +152,16 @@ describe("unix URLs: RFC 8089 file URL authority, absolute paths, no percent-dec
     ["unix:./rel.sock", "path", "is relative: a unix socket path must be absolute (the working directory is not part of an address)"],
     ["unix:", "path", "is empty"]
   ])("%s: %s %s", (input, field, reason) => {
-    expect(parse(input)).toEqual(Either.left(expect.objectContaining({ _tag: "InvalidAddress", input, field, reason })))
+    expect(parse(input)).toEqual(Result.fail(expect.objectContaining({ _tag: "InvalidAddress", input, field, reason })))
   })
 
   it("percent signs are part of the path", () => {
-    expect(parse("unix:///tmp/a%20b")).toEqual(Either.right(Address.unix("/tmp/a%20b")))
+    expect(parse("unix:///tmp/a%20b")).toEqual(Result.succeed(Address.unix("/tmp/a%20b")))
     expect(Address.format(Address.unix("/tmp/a%20b"))).toBe("unix:///tmp/a%20b")
   })
 
   it("a constructed relative path is refused by validate and by connect; it formats as unix:rel", () => {
-    expect(validate(Address.unix("rel.sock"))).toEqual(Either.left(expect.objectContaining({ input: "unix:rel.sock", field: "path" })))
+    expect(validate(Address.unix("rel.sock"))).toEqual(Result.fail(expect.objectContaining({ input: "unix:rel.sock", field: "path" })))
     expect(Address.format(Address.unix("localhost/run/app.sock"))).toBe("unix:localhost/run/app.sock")
   })
 })
@@ -192,7 +192,7 @@ describe("connect options are checked before any attempt", () => {
     ["local.host name", { local: { host: "localhost" } }, "local.host must be an IP address to bind to, not a name: localhost"],
     ["local.host bad zone", { local: { host: "fe80::1%a%b" } }, "local.host has an invalid zone: a%b (an interface name of at most 15 characters without % / : [ ], or an index from 1)"]
   ]
-  it.scoped.each(bad)("%s", ([, options, reason]) =>
+  it.effect.each(bad)("%s", ([, options, reason]) =>
     Effect.gen(function*() {
       expect(yield* Effect.flip(Connector.connect(Address.tcp("127.0.0.1", 5432), options))).toMatchObject({
         _tag: "InvalidAddress",
@@ -203,7 +203,7 @@ describe("connect options are checked before any attempt", () => {
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}))))
 
-  it.scoped("the kernel's whole ranges pass: synRetries 1 and 127, userTimeout 0 and 2^31-1 ms, local port 0", () =>
+  it.effect("the kernel's whole ranges pass: synRetries 1 and 127, userTimeout 0 and 2^31-1 ms, local port 0", () =>
     Effect.gen(function*() {
       for (const options of [
         { linux: { synRetries: 1, userTimeout: 0 } },
@@ -218,14 +218,17 @@ describe("connect options are checked before any attempt", () => {
 
 describe("input that is not an address at all (from untyped callers): InvalidAddress, never a defect", () => {
   it.each([null, undefined, 5, {}, { _tag: "Udp" }])("Address.parse(%j) fails with field scheme", (input) => {
-    expect(Effect.runSync(Effect.either(Effect.suspend(() => Address.parse(input as unknown as string))))).toEqual(
-      Either.left(expect.objectContaining({ _tag: "InvalidAddress", field: "scheme", reason: `must be a string, got ${input === null ? "null" : typeof input}` }))
+    expect(Effect.runSync(Effect.result(Effect.suspend(() => Address.parse(input as unknown as string))))).toEqual(
+      Result.fail(expect.objectContaining({ _tag: "InvalidAddress", field: "scheme", reason: `must be a string, got ${input === null ? "null" : typeof input}` }))
     )
   })
   it.each([null, undefined, 5, "tcp://127.0.0.1:80", {}, { _tag: "Udp" }])("validate and connect with %j fail with field family", (input) => {
     const address = input as unknown as Address.Address
-    expect(validate(address)).toEqual(Either.left(expect.objectContaining({ _tag: "InvalidAddress", field: "family" })))
+    expect(validate(address)).toEqual(Result.fail(expect.objectContaining({ _tag: "InvalidAddress", field: "family" })))
     const exit = Effect.runSync(Effect.exit(Effect.scoped(Connector.connect(address)).pipe(Effect.provide(ScriptedConnector.layer({})))))
-    expect(exit).toEqual(expect.objectContaining({ _tag: "Failure", cause: expect.objectContaining({ _tag: "Fail", error: expect.objectContaining({ _tag: "InvalidAddress", field: "family" }) }) }))
+    expect(exit).toEqual(expect.objectContaining({
+      _tag: "Failure",
+      cause: expect.objectContaining({ reasons: [expect.objectContaining({ _tag: "Fail", error: expect.objectContaining({ _tag: "InvalidAddress", field: "family" }) })] })
+    }))
   })
 })

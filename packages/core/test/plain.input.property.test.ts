@@ -132,14 +132,14 @@ describe("ScriptedConnector under hostile scripts", () => {
       const r = call("ScriptedConnector.layer", () => ScriptedConnector.layer(script as ScriptedConnector.Script))
       if ("value" in r) {
         const exit = await connect(() => r.value as ReturnType<typeof ScriptedConnector.layer>)
-        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toBe(false)
+        expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toBe(false)
       }
     }
   )
 
   test("an address with no script is InvalidAddress, not a defect", async () => {
     const exit = await connect(() => ScriptedConnector.layer({ "tcp://127.0.0.1:2": [ScriptedConnector.succeed()] }))
-    expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({
+    expect(Exit.isFailure(exit) && Cause.findErrorOption(exit.cause)).toMatchObject({
       _tag: "Some",
       value: {
         _tag: "InvalidAddress",
@@ -149,7 +149,7 @@ describe("ScriptedConnector under hostile scripts", () => {
       }
     })
     const proto = await connect(() => ScriptedConnector.layer({}), Address.unix("/__proto__"))
-    expect(Exit.isFailure(proto) && Cause.failureOption(proto.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "path" } })
+    expect(Exit.isFailure(proto) && Cause.findErrorOption(proto.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "path" } })
   })
 
   test("examples: what it says", () => {

@@ -16,8 +16,8 @@ const refused = Effect.fail(ConnectError.fromErrno("ECONNREFUSED", { kind: "inet
 const outcome = async (make: () => Effect.Effect<unknown, unknown, Scope.Scope>): Promise<"ok" | "other" | { option: string; reason: string }> => {
   const exit = await Effect.runPromiseExit(Effect.suspend(make).pipe(Effect.scoped, Effect.timeout("1 second")))
   if (Exit.isSuccess(exit)) return "ok"
-  expect(Cause.isDie(exit.cause), Cause.pretty(exit.cause)).toBe(false)
-  const error = Cause.failureOption(exit.cause)
+  expect(Cause.hasDies(exit.cause), Cause.pretty(exit.cause)).toBe(false)
+  const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "Some" && error.value instanceof ConnectError.InvalidOption) {
     expect(error.value.reason.length).toBeGreaterThan(0)
     return { option: error.value.option, reason: error.value.reason }
@@ -59,7 +59,8 @@ describe("Policy under hostile arguments", () => {
 
   const raceArgs = fc.record({
     candidates: fc.oneof(junk, fc.constant([1, 2])),
-    // A function is the caller's own code: what it returns is its business (a non-effect dies).
+    // A function is the caller's own code: what it throws or returns that is no Effect is
+    // InvalidOption race.attempt (the next property), once it is called.
     attempt: fc.oneof(junk.filter((a) => typeof a !== "function"), fc.constant((n: number) => Effect.fail(n))),
     options: fc.oneof(junk, fc.record({ delay: fc.oneof(junk, fc.constant(undefined), fc.constant(0)), describe: fc.oneof(junk, fc.constant(String)) }))
   })
@@ -76,6 +77,25 @@ describe("Policy under hostile arguments", () => {
       expect(result).toBe("other")
     }
   })
+
+  const throwers = fc.constantFrom("describe", "attempt", "options")
+  test.prop([throwers, fc.oneof(junk, fc.constant(new Error("boom"))), fc.integer({ min: 1, max: 5 }), fc.nat()], runs)(
+    "race: caller code that throws (describe, attempt, a getter on options) is InvalidOption race.<argument>, never a defect",
+    async (where, thrown, n, k) => {
+      const bad = k % n
+      const named = (c: number) => {
+        if (c === bad) throw thrown
+        return String(c)
+      }
+      const options = where === "options"
+        ? Object.defineProperty({}, "describe", { get: () => { throw thrown } })
+        : { delay: 0, describe: where === "describe" ? named : String }
+      const attempt = (c: number) => Effect.fail(where === "attempt" ? named(c) : c)
+      const candidates = Array.from({ length: n }, (_, i) => i) as unknown as [number]
+      const result = await outcome(() => Policy.race(candidates, attempt, options as Policy.RaceOptions<number>))
+      expect(result).toMatchObject({ option: `race.${where}`, reason: expect.stringMatching(/^threw /) })
+    }
+  )
 
   test("examples: what each says", async () => {
     expect(await outcome(() => refused.pipe(Policy.retryTransient(null as unknown as Schedule.Schedule<unknown>)))).toEqual({
@@ -102,9 +122,9 @@ describe("Address under values no template can print", () => {
     "validate: InvalidAddress naming the field, never a defect",
     (host, port) => {
       const exit = Effect.runSyncExit(Address.validate(Address.tcp(host as string, port as number)))
-      expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "host" } })
+      expect(Exit.isFailure(exit) && Cause.findErrorOption(exit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "host" } })
       const portExit = Effect.runSyncExit(Address.validate(Address.tcp("127.0.0.1", port as number)))
-      expect(Exit.isFailure(portExit) && Cause.failureOption(portExit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "port" } })
+      expect(Exit.isFailure(portExit) && Cause.findErrorOption(portExit.cause)).toMatchObject({ _tag: "Some", value: { _tag: "InvalidAddress", field: "port" } })
     }
   )
 })

@@ -1,18 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, HashMap, Logger, LogLevel, Metric, Random, Schedule, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, type LogLevel, Metric, Random, References, Schedule } from "effect"
+import { TestClock } from "effect/testing"
 import { Address, ConnectError, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
 import { recordingTracer } from "./recording.js"
+import { delays } from "./schedule.js"
 
 const pg = Address.tcp("127.0.0.1", 5432)
 const at = (events: ReadonlyArray<ScriptedConnector.Event>, tag: ScriptedConnector.Event["_tag"]) =>
   events.filter((e) => e._tag === tag).map((e) => [e.address, e.at])
 
 describe("Policy.retryTransient", () => {
-  it.scoped("retries a refused-then-accepting server with exactly the schedule's delays", () =>
+  it.effect("retries a refused-then-accepting server with exactly the schedule's delays", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "100 millis", maxAttempts: 10 })),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const connection = yield* Fiber.join(fiber)
@@ -34,12 +36,12 @@ describe("Policy.retryTransient", () => {
       ]
     }))))
 
-  it.scoped("never retries a permanent error: one attempt, the error as it was", () =>
+  it.effect("never retries a permanent error: one attempt, the error as it was", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "100 millis", maxAttempts: 10 })),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("10 seconds")
       const error = yield* Fiber.join(fiber)
@@ -48,12 +50,12 @@ describe("Policy.retryTransient", () => {
       expect(at(yield* ScriptedConnector.events, "Attempt")).toHaveLength(1)
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("EACCES")] }))))
 
-  it.scoped("gives up after maxAttempts with the last transient error, re-created with the number of attempts", () =>
+  it.effect("gives up after maxAttempts with the last transient error, re-created with the number of attempts", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 3 })),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
@@ -69,12 +71,12 @@ describe("Policy.retryTransient", () => {
         .toBe(3)
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED")] }))))
 
-  it.scoped("a permanent error after some retries also says how many attempts there were", () =>
+  it.effect("a permanent error after some retries also says how many attempts there were", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 10 })),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
@@ -85,13 +87,13 @@ describe("Policy.retryTransient", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("EACCES")]
     }))))
 
-  it.scoped("per-tag overrides: NotFound made permanent, HostNotFound made transient", () =>
+  it.effect("per-tag overrides: NotFound made permanent, HostNotFound made transient", () =>
     Effect.gen(function*() {
       const sock = Address.unix("/run/app.sock")
       const fiber = yield* Connector.connect(sock).pipe(
         Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 5 }), { retry: { NotFound: false } }),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "NotFound", errno: "ENOENT", transient: true })
@@ -100,7 +102,7 @@ describe("Policy.retryTransient", () => {
       const named = yield* Connector.connect(Address.tcp("not.yet", 1)).pipe(
         Policy.retryTransient(Policy.backoff({ base: "10 millis", maxAttempts: 4 }), { retry: { HostNotFound: true } }),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(named)).toMatchObject({ _tag: "HostNotFound", host: "not.yet" })
@@ -109,7 +111,7 @@ describe("Policy.retryTransient", () => {
   it.effect("each attempt sees its number", () =>
     Effect.gen(function*() {
       const seen: Array<number> = []
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.flatMap(Policy.currentAttempt, (n) => {
           seen.push(n)
           return n < 3 ? Effect.fail(new Error("again") as Error & { transient: true }) : Effect.succeed(n)
@@ -122,10 +124,6 @@ describe("Policy.retryTransient", () => {
 })
 
 describe("Policy.backoff", () => {
-  const delays = (schedule: Schedule.Schedule<Duration.Duration, unknown>, n: number) =>
-    Effect.map(Schedule.run(schedule, 0, Array.from({ length: n }, () => undefined)), (out) =>
-      Chunk.toReadonlyArray(out).map(Duration.toMillis))
-
   it.effect("exponential with a cap", () =>
     Effect.gen(function*() {
       expect(yield* delays(Policy.backoff({ base: "50 millis", cap: "300 millis" }), 6)).toEqual([50, 100, 200, 300, 300, 300])
@@ -149,16 +147,16 @@ describe("Policy.backoff", () => {
         expect(d).toBeLessThanOrEqual(i === 0 ? 300 : Math.min(1000, decorrelated[i - 1]! * 3 + 1))
       })
       const again = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "full" }), 200)
-        .pipe(Effect.withRandom(Random.make(7)))
+        .pipe(Random.withSeed(7))
       const same = yield* delays(Policy.backoff({ base: "100 millis", cap: "1 second", jitter: "full" }), 200)
-        .pipe(Effect.withRandom(Random.make(7)))
+        .pipe(Random.withSeed(7))
       expect(again).toEqual(same)
     }))
 
   it.effect("maxElapsed stops retrying once the time is up", () =>
     Effect.gen(function*() {
       let attempts = 0
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.suspend(() => {
           attempts++
           return Effect.fail({ _tag: "ConnectionRefused", transient: true })
@@ -189,7 +187,7 @@ describe("Policy.backoff with options it cannot use", () => {
     ["options", null, "backoff.options", "must be an object with at least base"]
   ]
   for (const [name, options, option, reason] of cases) {
-    it.scoped(`${name}: retryTransient fails with InvalidOption before any attempt`, () =>
+    it.effect(`${name}: retryTransient fails with InvalidOption before any attempt`, () =>
       Effect.gen(function*() {
         const schedule = Policy.backoff(options as Policy.BackoffOptions)
         const error = yield* Connector.connect(pg).pipe(Policy.retryTransient(schedule), Effect.flip)
@@ -205,9 +203,9 @@ describe("Policy.backoff with options it cannot use", () => {
 describe("timeouts", () => {
   const refused = "the peer refused the connection (nothing is listening on that port)"
 
-  it.scoped("a per-attempt timeout fails with TimedOut from our deadline, says so, and interrupts the attempt", () =>
+  it.effect("a per-attempt timeout fails with TimedOut from our deadline, says so, and interrupts the attempt", () =>
     Effect.gen(function*() {
-      const fiber = yield* Connector.connect(pg, { timeout: "2 seconds" }).pipe(Effect.flip, Effect.fork)
+      const fiber = yield* Connector.connect(pg, { timeout: "2 seconds" }).pipe(Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("2 seconds")
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({
@@ -218,13 +216,13 @@ describe("timeouts", () => {
       expect(at(yield* ScriptedConnector.events, "Interrupted")).toEqual([["tcp://127.0.0.1:5432", 2000]])
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
 
-  it.scoped("a timed-out attempt is retried; an overall deadline ends the whole loop and says which attempt was stopped", () =>
+  it.effect("a timed-out attempt is retried; an overall deadline ends the whole loop and says which attempt was stopped", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg, { timeout: "1 second" }).pipe(
         Policy.retryTransient(Policy.backoff({ base: "500 millis", cap: "500 millis" })),
         Policy.deadline("3.5 seconds"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("5 seconds")
       const error = yield* Fiber.join(fiber)
@@ -238,13 +236,13 @@ describe("timeouts", () => {
       expect(at(events, "Interrupted").map(([, t]) => t)).toEqual([1000, 2500, 3500])
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
 
-  it.scoped("a deadline over refused retries keeps the last error and the attempt count, never the kernel's ETIMEDOUT story", () =>
+  it.effect("a deadline over refused retries keeps the last error and the attempt count, never the kernel's ETIMEDOUT story", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "50 millis" })),
         Policy.deadline("1 second"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
@@ -260,13 +258,13 @@ describe("timeouts", () => {
       expect(yield* Effect.fail(error).pipe(Effect.catchTag("TimedOut", (e) => Effect.succeed(e.source)))).toBe("deadline")
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED")] }))))
 
-  it.scoped("a deadline that passes while an attempt is in flight says which attempt failed last", () =>
+  it.effect("a deadline that passes while an attempt is in flight says which attempt failed last", () =>
     Effect.gen(function*() {
       const fiber = yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "100 millis" })),
         Policy.deadline("1 second", "db"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
@@ -279,9 +277,9 @@ describe("timeouts", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.hang]
     }))))
 
-  it.scoped("a deadline before any attempt finished says so", () =>
+  it.effect("a deadline before any attempt finished says so", () =>
     Effect.gen(function*() {
-      const fiber = yield* Connector.connect(pg).pipe(Policy.deadline("1 second"), Effect.flip, Effect.fork)
+      const fiber = yield* Connector.connect(pg).pipe(Policy.deadline("1 second"), Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "overall", attempts: 1, elapsed: 1000 })
@@ -289,7 +287,7 @@ describe("timeouts", () => {
       expect(error.message).toBe("connect tcp://127.0.0.1:5432: gave up after 1.0 s: the first attempt had not finished")
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
 
-  it.scoped("a unix path's diagnosis survives the deadline", () =>
+  it.effect("a unix path's diagnosis survives the deadline", () =>
     Effect.gen(function*() {
       const diagnosis = { component: "/run/missing", problem: "missing-directory" } as const
       const fiber = yield* Effect.catchTag(
@@ -300,7 +298,7 @@ describe("timeouts", () => {
         Policy.retryTransient(Policy.backoff({ base: "100 millis", cap: "100 millis" })),
         Policy.deadline("250 millis"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("250 millis")
       const error = yield* Fiber.join(fiber)
@@ -317,7 +315,7 @@ describe("timeouts", () => {
         Policy.retryTransient(Schedule.spaced("300 millis")),
         Policy.deadline("1 second"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
@@ -328,7 +326,7 @@ describe("timeouts", () => {
   it.effect("a deadline that is not a duration is InvalidOption, and nothing runs", () =>
     Effect.gen(function*() {
       let ran = false
-      const error = yield* Effect.sync(() => (ran = true)).pipe(Policy.deadline("soon" as Duration.DurationInput), Effect.flip)
+      const error = yield* Effect.sync(() => (ran = true)).pipe(Policy.deadline("soon" as Duration.Input), Effect.flip)
       expect(error).toMatchObject({
         _tag: "InvalidOption", option: "deadline",
         reason: "must be a duration such as \"2 seconds\" or a number of milliseconds, got \"soon\""
@@ -341,9 +339,9 @@ describe("racing addresses (RFC 8305)", () => {
   const hosts = { "db.internal": ["::1", "127.0.0.1"] }
   const db = Address.tcp("db.internal", 5432)
 
-  it.scoped("::1 hangs: 127.0.0.1 starts after the 250 ms stagger, wins, and ::1 is interrupted", () =>
+  it.effect("::1 hangs: 127.0.0.1 starts after the 250 ms stagger, wins, and ::1 is interrupted", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(Connector.connect(db))
+      const fiber = yield* Effect.forkChild(Connector.connect(db))
       yield* TestClock.adjust("250 millis")
       const connection = yield* Fiber.join(fiber)
       expect(connection.remote).toEqual(Address.tcp("127.0.0.1", 5432))
@@ -355,7 +353,7 @@ describe("racing addresses (RFC 8305)", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()]
     }, hosts))))
 
-  it.scoped("::1 refused at once: 127.0.0.1 starts without waiting for the stagger", () =>
+  it.effect("::1 refused at once: 127.0.0.1 starts without waiting for the stagger", () =>
     Effect.gen(function*() {
       const connection = yield* Connector.connect(db)
       expect(connection.remote).toEqual(Address.tcp("127.0.0.1", 5432))
@@ -365,10 +363,10 @@ describe("racing addresses (RFC 8305)", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.succeed()]
     }, hosts))))
 
-  it.scoped("whatever connected and lost is released at once, the winner on scope close", () =>
+  it.effect("whatever connected and lost is released at once, the winner on scope close", () =>
     Effect.gen(function*() {
       const winner = yield* Effect.scoped(Effect.gen(function*() {
-        const fiber = yield* Effect.fork(Connector.connect(db, { attemptDelay: "100 millis" }))
+        const fiber = yield* Effect.forkChild(Connector.connect(db, { attemptDelay: "100 millis" }))
         yield* TestClock.adjust("300 millis")
         const connection = yield* Fiber.join(fiber)
         const events = yield* ScriptedConnector.events
@@ -385,9 +383,9 @@ describe("racing addresses (RFC 8305)", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.succeed("200 millis")]
     }, hosts))))
 
-  it.scoped("all fail: one error keeps each attempt's address, typed error and elapsed time", () =>
+  it.effect("all fail: one error keeps each attempt's address, typed error and elapsed time", () =>
     Effect.gen(function*() {
-      const fiber = yield* Connector.connect(db).pipe(Effect.flip, Effect.fork)
+      const fiber = yield* Connector.connect(db).pipe(Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("AllAttemptsFailed")
@@ -404,7 +402,7 @@ describe("racing addresses (RFC 8305)", () => {
       "tcp://127.0.0.1:5432": [ScriptedConnector.fail("ECONNREFUSED", "50 millis")]
     }, hosts))))
 
-  it.scoped("an unknown name is HostNotFound, before any attempt", () =>
+  it.effect("an unknown name is HostNotFound, before any attempt", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Connector.connect(Address.tcp("nowhere.internal", 1)))
       expect(error).toMatchObject({ _tag: "HostNotFound", host: "nowhere.internal" })
@@ -413,7 +411,7 @@ describe("racing addresses (RFC 8305)", () => {
 })
 
 describe("input and observability", () => {
-  it.scoped("bad input is InvalidAddress before any attempt", () =>
+  it.effect("bad input is InvalidAddress before any attempt", () =>
     Effect.gen(function*() {
       expect(yield* Effect.flip(Connector.connect(Address.tcp("127.0.0.1", 0))))
         .toMatchObject({ _tag: "InvalidAddress", field: "port" })
@@ -425,9 +423,9 @@ describe("input and observability", () => {
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}))))
 
-  it.scoped("a timeout or attempt delay that is not a duration is InvalidAddress for the option, before any attempt", () =>
+  it.effect("a timeout or attempt delay that is not a duration is InvalidAddress for the option, before any attempt", () =>
     Effect.gen(function*() {
-      const bogus = "bogus" as Duration.DurationInput
+      const bogus = "bogus" as Duration.Input
       expect(yield* Effect.flip(Connector.connect(pg, { timeout: bogus }))).toMatchObject({
         _tag: "InvalidAddress", input: "tcp://127.0.0.1:5432", field: "option",
         reason: "timeout must be a duration such as \"2 seconds\" or a number of milliseconds, got \"bogus\""
@@ -443,14 +441,22 @@ describe("input and observability", () => {
       expect(yield* ScriptedConnector.events).toEqual([])
     }).pipe(Effect.provide(ScriptedConnector.layer({}, { "db.internal": ["127.0.0.1", "::1"] }))))
 
-  it.scoped("a latency histogram per outcome, beside the attempts counter", () =>
+  // The series' OpenTelemetry attributes beside `outcome`: a scripted connect to 127.0.0.1.
+  const overIpv4 = { "network.transport": "tcp", "network.type": "ipv4" }
+  const refusedOverIpv4 = { "error.type": "ConnectionRefused", ...overIpv4 }
+  // An attempt span's OpenTelemetry attributes for tcp://127.0.0.1:7.
+  const semconvOf7 = {
+    "server.address": "127.0.0.1", "server.port": 7, "network.peer.address": "127.0.0.1", "network.peer.port": 7, ...overIpv4
+  }
+
+  it.effect("a latency histogram per outcome, beside the attempts counter", () =>
     Effect.gen(function*() {
-      const refused = Metric.tagged(Connector.latency, "outcome", "ConnectionRefused")
-      const ok = Metric.tagged(Connector.latency, "outcome", "ok")
+      const refused = Metric.withAttributes(Connector.latency, { outcome: "ConnectionRefused", ...refusedOverIpv4 })
+      const ok = Metric.withAttributes(Connector.latency, { outcome: "ok", ...overIpv4 })
       const before = [yield* Metric.value(refused), yield* Metric.value(ok)]
       const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 8)).pipe(
         Policy.retryTransient(Schedule.spaced("1 millis")),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
@@ -463,14 +469,14 @@ describe("input and observability", () => {
       "tcp://127.0.0.1:8": [ScriptedConnector.fail("ECONNREFUSED", "250 millis"), ScriptedConnector.succeed("500 millis")]
     }))))
 
-  it.scoped("counts attempts by outcome", () =>
+  it.effect("counts attempts by outcome", () =>
     Effect.gen(function*() {
-      const refused = Metric.tagged(Connector.attempts, "outcome", "ConnectionRefused")
-      const ok = Metric.tagged(Connector.attempts, "outcome", "ok")
+      const refused = Metric.withAttributes(Connector.attempts, { outcome: "ConnectionRefused", ...refusedOverIpv4 })
+      const ok = Metric.withAttributes(Connector.attempts, { outcome: "ok", ...overIpv4 })
       const before = [(yield* Metric.value(refused)).count, (yield* Metric.value(ok)).count]
       const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 7)).pipe(
         Policy.retryTransient(Schedule.spaced("1 millis")),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("10 millis")
       yield* Fiber.join(fiber)
@@ -481,20 +487,26 @@ describe("input and observability", () => {
       "tcp://127.0.0.1:7": [ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.fail("ECONNREFUSED"), ScriptedConnector.succeed()]
     }))))
 
-  it.scoped("a span per attempt, with its address, attempt and outcome, and one for the loop, when a tracer is installed", () => {
+  it.effect("a span per attempt, with its address, attempt and outcome, and one for the loop, when a tracer is installed", () => {
     const { tracer: recording, spans } = recordingTracer()
     return Effect.gen(function*() {
       const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 7)).pipe(
         Policy.retryTransient(Schedule.spaced("1 millis")),
         Effect.withTracer(recording),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("10 millis")
       yield* Fiber.join(fiber)
       expect(spans.filter((s) => s.name === "effect-connect.connect").map((s) => Object.fromEntries(s.attributes)))
         .toEqual([
-          { "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 1, "connect.outcome": "ConnectionRefused", "connect.errno": "ECONNREFUSED" },
-          { "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 2, "connect.outcome": "ok", "connect.local": "tcp://127.0.0.1:40001" }
+          {
+            "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 1, "connect.outcome": "ConnectionRefused", "connect.errno": "ECONNREFUSED",
+            ...semconvOf7, "error.type": "ConnectionRefused"
+          },
+          {
+            "connect.address": "tcp://127.0.0.1:7", "connect.attempt": 2, "connect.outcome": "ok", "connect.local": "tcp://127.0.0.1:40001",
+            ...semconvOf7, "network.local.address": "127.0.0.1", "network.local.port": 40001
+          }
         ])
       expect(spans.every((s) => s.status._tag === "Ended")).toBe(true)
       // one span around the whole loop, the attempts' parent
@@ -509,22 +521,75 @@ describe("input and observability", () => {
   })
 })
 
+describe("the spans around the policies' loops", () => {
+  // A unix path's diagnosis is added by UnixConnector around the Connector, after the attempt's
+  // span has ended: the loop's span is where a trace shows it.
+  it.effect("a loop that gives up says the last error's tag, errno and unix path diagnosis", () => {
+    const { tracer: recording, spans } = recordingTracer()
+    const missing = ConnectError.fromErrno("ENOENT", {
+      kind: "unix",
+      syscall: "connect",
+      address: "/run/app/app.sock",
+      platform: "linux",
+      diagnosis: { component: "/run/app/app.sock", problem: "missing-socket" }
+    })
+    return Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.fail(missing).pipe(
+        Policy.retryTransient(Policy.backoff({ base: "0 millis", maxAttempts: 2 })),
+        Effect.withTracer(recording)
+      ))
+      expect(exit).toMatchObject({ _tag: "Failure" })
+      expect(spans.map((s) => [s.name, Object.fromEntries(s.attributes)])).toEqual([["effect-connect.retry", {
+        "retry.attempts": 2,
+        "retry.outcome": "NotFound",
+        "error.type": "NotFound",
+        "connect.errno": "ENOENT",
+        "connect.diagnosis.component": "/run/app/app.sock",
+        "connect.diagnosis.problem": "missing-socket"
+      }]])
+    })
+  })
+
+  it.effect("a deadline is one span around the retry loop: the attempts it saw, and its TimedOut", () => {
+    const { tracer: recording, spans } = recordingTracer()
+    return Effect.gen(function*() {
+      const fiber = yield* Connector.connect(Address.tcp("127.0.0.1", 9)).pipe(
+        Policy.retryTransient(Schedule.spaced("100 millis")),
+        Policy.deadline("250 millis"),
+        Effect.withTracer(recording),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "TimedOut", attempts: 3 })
+      const [outer] = spans.filter((s) => s.name === "effect-connect.deadline")
+      const [loop] = spans.filter((s) => s.name === "effect-connect.retry")
+      expect(Object.fromEntries(outer!.attributes)).toEqual({
+        "deadline.attempts": 3, "deadline.outcome": "TimedOut", "error.type": "TimedOut", "connect.errno": "ETIMEDOUT"
+      })
+      expect(Object.fromEntries(loop!.attributes)).toEqual({ "retry.attempts": 3, "retry.outcome": "interrupted" })
+      expect(loop!.parent._tag === "Some" && loop!.parent.value.spanId).toBe(outer!.spanId)
+      expect(spans.filter((s) => s.name === "effect-connect.connect").map((s) => s.parent._tag === "Some" && s.parent.value.spanId))
+        .toEqual([loop!.spanId, loop!.spanId, loop!.spanId])
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:9": [ScriptedConnector.fail("ECONNREFUSED")] })))
+  })
+})
+
 describe("Connector: each attempt's debug line", () => {
   // Built only when a debug line can be written (the message and annotations cost more than a
   // failed loopback connect); at Debug, every failed attempt writes one.
   const logged = (level: LogLevel.LogLevel) =>
     Effect.gen(function*() {
       const lines: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
-      const logger = Logger.make(({ annotations, message }) => {
-        lines.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      const logger = Logger.make(({ fiber, message }) => {
+        lines.push({ message, annotations: { ...fiber.getRef(References.CurrentLogAnnotations) } })
       })
       yield* Connector.connect(pg).pipe(
         Policy.retryTransient(Policy.backoff({ base: "1 millis", maxAttempts: 2 })),
         Effect.flip,
         Effect.scoped,
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(level),
-        Effect.fork,
+        Effect.provide(Logger.layer([logger])),
+        Effect.provideService(References.MinimumLogLevel, level),
+        Effect.forkChild,
         Effect.tap(() => TestClock.adjust("1 second")),
         Effect.flatMap(Fiber.join)
       )
@@ -534,7 +599,7 @@ describe("Connector: each attempt's debug line", () => {
     })))
   it.effect("at Debug: one line per failed attempt, with the address and the attempt", () =>
     Effect.gen(function*() {
-      const lines = yield* logged(LogLevel.Debug)
+      const lines = yield* logged("Debug")
       expect(lines.map((l) => [String(l.message).startsWith("connect failed: "), l.annotations])).toEqual([
         [true, { address: "tcp://127.0.0.1:5432", attempt: 1 }],
         [true, { address: "tcp://127.0.0.1:5432", attempt: 2 }]
@@ -542,6 +607,6 @@ describe("Connector: each attempt's debug line", () => {
     }))
   it.effect("at Info: none", () =>
     Effect.gen(function*() {
-      expect(yield* logged(LogLevel.Info)).toEqual([])
+      expect(yield* logged("Info")).toEqual([])
     }))
 })

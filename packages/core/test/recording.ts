@@ -6,12 +6,11 @@ export const recordingTracer = () => {
   const native = Effect.runSync(Effect.tracer)
   const spans: Array<Tracer.Span> = []
   const tracer = Tracer.make({
-    span: (...args) => {
-      const span = native.span(...args)
+    span: (options) => {
+      const span = native.span(options)
       spans.push(span)
       return span
-    },
-    context: (f) => f()
+    }
   })
   return { tracer, spans }
 }

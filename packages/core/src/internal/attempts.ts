@@ -2,7 +2,7 @@
 // loop and the Connector's dials under it write to it, so that when the deadline passes it can
 // say how many attempts there were and what the last one failed with. Plain mutable counters:
 // a write costs nothing on the success path, and dials racing in child fibers share the journal.
-import { Effect, FiberRef } from "effect"
+import { Context } from "effect"
 import type { Address } from "../Address.js"
 
 export interface Journal {
@@ -29,7 +29,10 @@ export const journal = (): Journal => ({
   lastTries: 0
 })
 
-export const current: FiberRef.FiberRef<Journal | undefined> = FiberRef.unsafeMake<Journal | undefined>(undefined)
+export const current: Context.Reference<Journal | undefined> = Context.Reference<Journal | undefined>(
+  "@effect-connect/core/internal/attempts/current",
+  { defaultValue: () => undefined }
+)
 
 /**
  * An attempt failed. The retry loop sees the error its Connector's dial already wrote: then only
@@ -43,6 +46,3 @@ export const failed = (journal: Journal, error: unknown): void => {
   }
   journal.lastTries = journal.tries
 }
-
-/** The tracer every runtime has unless one is provided: its spans reach no one. */
-export const nativeTracer = Effect.runSync(Effect.tracer)
