@@ -8,6 +8,11 @@
  * EACCES's `reason` says which permission it was (`search-prefix` or `socket-write`). By option,
  * a path longer than sun_path is connected through its directory (Linux).
  *
+ * The diagnosis explains the errno (`Errno.explains`) or is left out: a walk that finds what
+ * would have been another errno saw a path that changed after the connect (a server removing and
+ * re-creating its socket), and the error stays the kernel's, transient as the table says.
+ * Permissions are judged for the ids the kernel's connect uses: the effective uid, gid and groups.
+ *
  * @since 0.1.0
  */
 import { Address, ConnectError, type Connection, Connector, Errno } from "@effect-connect/core"
@@ -21,7 +26,9 @@ const walked: ReadonlySet<string> = new Set(Errno.names.filter((name) => (Errno.
 
 /**
  * The error of a connect to `path`, with what a walk of the path found, when its errno is one a
- * path can cause; any other error as it was. The walk never fails.
+ * path can cause and the finding explains it; any other error as it was. The walk never fails,
+ * and is synchronous, as the connect(2) before it: nothing can interrupt a connect between its
+ * error and the diagnosis.
  *
  * @since 0.1.0
  * @category diagnosis
@@ -33,13 +40,21 @@ export const diagnose = <E>(path: string, error: E): Effect.Effect<E> => {
   const { errno, syscall, address } = error as unknown as ConnectError.ErrorOf<Errno.Tag>
   // An error of someone else's making, without the fields ours have, is not rebuilt as ours.
   if (typeof address !== "string" || !ConnectError.Syscall.literals.includes(syscall)) return Effect.succeed(error)
-  return Effect.map(
-    Effect.promise(() => walk(path, errno).catch(() => undefined)),
-    (diagnosis) =>
-      diagnosis === undefined
-        ? error
-        : ConnectError.fromErrno(errno, { kind: "unix", syscall, address, platform: Errno.currentPlatform, diagnosis }) as E
-  )
+  return Effect.sync(() => {
+    const diagnosis = walkedOrNothing(path, errno)
+    return diagnosis === undefined
+      ? error
+      : ConnectError.fromErrno(errno, { kind: "unix", syscall, address, platform: Errno.currentPlatform, diagnosis }) as E
+  })
+}
+
+// A path the walk cannot take (no string, say) has no diagnosis.
+const walkedOrNothing = (path: string, errno: string) => {
+  try {
+    return walk(path, errno)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -90,7 +105,7 @@ const readdressed = (connection: Connection.Connection, remote: Address.UnixPath
 })
 
 const viaDirectory = (
-  inner: Connector.Connector["Type"],
+  inner: Connector.Connector["Service"],
   address: Address.UnixPath,
   options: Connector.ConnectOptions | undefined
 ) => {
@@ -104,7 +119,7 @@ const viaDirectory = (
   return Effect.acquireUseRelease(
     Scope.make(),
     (held) =>
-      Effect.flatMap(Scope.extend(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(address.path)}`), options)).pipe(
+      Effect.flatMap(Scope.provide(dir, held), (fd) => inner.connect(Address.unix(`/proc/self/fd/${fd}/${basename(address.path)}`), options)).pipe(
         Effect.map((connection) => readdressed(connection, address)),
         Effect.mapError((e) => readdress(e, input))
       ),
@@ -120,7 +135,7 @@ const viaDirectory = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Connector.Connector["Type"], never, Connector.Connector> =>
+export const make = (options: Options = {}): Effect.Effect<Connector.Connector["Service"], never, Connector.Connector> =>
   Effect.map(Connector.Connector, (inner) => {
     const invalid = optionsProblem(options)
     const detour = invalid === undefined && options.longPaths === "via-directory" && Errno.currentPlatform === "linux"
@@ -135,12 +150,12 @@ export const make = (options: Options = {}): Effect.Effect<Connector.Connector["
         const problem = Address.problem(address)
         if (problem !== undefined) return Effect.fail(problem)
         const long = detour && UnixAddress.isTooLong(address.path)
-        return Effect.catchAll(
+        return Effect.catch(
           long ? viaDirectory(inner, address, connectOptions) : inner.connect(address, connectOptions),
           (e) => Effect.flatMap(diagnose(address.path, e), Effect.fail)
         )
       }
-    } as Connector.Connector["Type"]
+    } as Connector.Connector["Service"]
   })
 
 /**

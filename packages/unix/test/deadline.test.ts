@@ -2,7 +2,8 @@
 // diagnosis survives the deadline; a regular file or a directory at the path is given up at once.
 import { Address, ConnectError, Connector, Policy } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { UnixConnector } from "@effect-connect/unix"
@@ -16,7 +17,7 @@ const retried = (path: string) =>
   )
 
 describe("unix path diagnosis through the policies", () => {
-  it.scopedLive("a missing directory: retried until the deadline, which keeps the diagnosis", () =>
+  it.live("a missing directory: retried until the deadline, which keeps the diagnosis", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "missing", "app.sock")
@@ -35,7 +36,21 @@ describe("unix path diagnosis through the policies", () => {
       ))
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("a regular file or a directory at the path: permanent, one attempt, no false timeout", () =>
+  // Under the test clock the deadline passes while no wall time does: an attempt that had failed
+  // and was still being diagnosed would be reported undiagnosed.
+  it.effect("a deadline that passes right after a failed attempt still has that attempt's diagnosis", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "missing", "app.sock")
+      const fiber = yield* Effect.forkChild(retried(path))
+      yield* TestClock.adjust("600 millis")
+      expect(yield* Fiber.join(fiber)).toMatchObject({
+        _tag: "TimedOut", source: "deadline", scope: "overall",
+        cause: { _tag: "NotFound", errno: "ENOENT", diagnosis: { component: join(dir, "missing"), problem: "missing-directory" } }
+      })
+    }).pipe(Effect.provide(UnixConnector.layer)))
+
+  it.live("a regular file or a directory at the path: permanent, one attempt, no false timeout", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const file = join(dir, "file.sock")

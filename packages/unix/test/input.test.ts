@@ -38,7 +38,7 @@ describe("UnixAddress: absolute paths of exact bytes only", () => {
 })
 
 describe("UnixConnector: the long-path detour takes only what a connect takes", () => {
-  it.scoped.skipIf(process.platform !== "linux")("a long relative path is InvalidAddress, not resolved against the working directory", () =>
+  it.effect.skipIf(process.platform !== "linux")("a long relative path is InvalidAddress, not resolved against the working directory", () =>
     Effect.gen(function*() {
       const relative = "x".repeat(UnixAddress.limit + 10)
       expect(yield* Effect.flip(Connector.connect(Address.unix(relative)))).toMatchObject({
@@ -54,7 +54,7 @@ describe("UnixConnector: the long-path detour takes only what a connect takes", 
 const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) => {
   const exit = Effect.runSyncExit(effect)
   if (Exit.isSuccess(exit)) return { ok: exit.value }
-  const error = Cause.failureOption(exit.cause)
+  const error = Cause.findErrorOption(exit.cause)
   expect(error._tag, Cause.pretty(exit.cause)).toBe("Some")
   return { error: error._tag === "Some" ? error.value : undefined }
 }

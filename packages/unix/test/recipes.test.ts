@@ -22,7 +22,7 @@ const fieldsOf = (e: object) => ({ ...e })
 const abstractName = (what: string) => `ec-recipes-${process.pid}-${what}`
 
 describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
-  it.scopedLive("a stream connect to a datagram socket's path, and a datagram connect to a listener's: WrongProtocolType", () =>
+  it.live("a stream connect to a datagram socket's path, and a datagram connect to a listener's: WrongProtocolType", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const dgram = join(dir, "dgram.sock")
@@ -39,7 +39,7 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       })
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("an abstract name nobody bound: ConnectionRefused, transient, and no talk of socket files", () =>
+  it.live("an abstract name nobody bound: ConnectionRefused, transient, and no talk of socket files", () =>
     Effect.gen(function*() {
       const name = abstractName("unbound")
       const address = `unix-abstract:${name}`
@@ -55,7 +55,7 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       expect(datagram.message).toContain("no socket is bound to this abstract name")
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("a listener whose backlog is full (backlog 0, never accepting): TryAgain { reason: backlog-full }, transient", () =>
+  it.live("a listener whose backlog is full (backlog 0, never accepting): TryAgain { reason: backlog-full }, transient", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "full.sock")
@@ -63,8 +63,8 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       // Backlog 0 still queues one: connects succeed until the queue is full.
       let error: unknown
       for (let i = 0; i < 8 && error === undefined; i++) {
-        const attempt = yield* Effect.either(Connector.connect(Address.unix(path), { timeout: "2 seconds" }))
-        if (attempt._tag === "Left") error = attempt.left
+        const attempt = yield* Effect.result(Connector.connect(Address.unix(path), { timeout: "2 seconds" }))
+        if (attempt._tag === "Failure") error = attempt.failure
       }
       expect(fieldsOf(error as object)).toEqual({
         _tag: "TryAgain", ...unixFields("EAGAIN", 11, true, `unix://${path}`), reason: "backlog-full"
@@ -72,7 +72,7 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       expect((error as Error).message).toContain("the listener's backlog is full")
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("a local name already taken, path and abstract: AddressInUse from bind, permanent", () =>
+  it.live("a local name already taken, path and abstract: AddressInUse from bind, permanent", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "taken.sock")

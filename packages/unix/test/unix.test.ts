@@ -43,7 +43,7 @@ describe("UnixAddress", () => {
 })
 
 describe("UnixConnector: the path is walked after a failure", () => {
-  it.scopedLive("missing directory, missing socket, not a directory, not a socket, stale socket, symlink loop", () =>
+  it.live("missing directory, missing socket, not a directory, not a socket, stale socket, symlink loop", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const file = join(dir, "file")
@@ -67,7 +67,7 @@ describe("UnixConnector: the path is walked after a failure", () => {
       }
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("a stale socket file nobody listens on", () =>
+  it.live("a stale socket file nobody listens on", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "stale.sock")
@@ -80,7 +80,7 @@ describe("UnixConnector: the path is walked after a failure", () => {
       expect(error.message).toContain("nothing listens on")
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive("other errors and other families pass through unchanged", () =>
+  it.live("other errors and other families pass through unchanged", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "up.sock")
@@ -108,7 +108,7 @@ describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than 
     return dir
   })
 
-  it.scopedLive("fail by default; via-directory connects, reports the path asked for, and keeps no fd", () =>
+  it.live("fail by default; via-directory connects, reports the path asked for, and keeps no fd", () =>
     Effect.gen(function*() {
       const dir = yield* longDirectory
       const up = join(dir, "up.sock")
@@ -157,7 +157,7 @@ describe("UnixConnector: `..` after a symlink is the kernel's, not folded by tex
       return { dir, via: `${dir}/a/${linkName}/..` }
     })
 
-  it.scopedLive("the walk follows the symlink first: a regular file at the kernel's path is not-a-socket", () =>
+  it.live("the walk follows the symlink first: a regular file at the kernel's path is not-a-socket", () =>
     Effect.gen(function*() {
       const { dir, via } = yield* linked("link")
       writeFileSync(join(dir, "b", "x.sock"), "")
@@ -172,7 +172,7 @@ describe("UnixConnector: `..` after a symlink is the kernel's, not folded by tex
       })
     }).pipe(Effect.provide(UnixConnector.layer)))
 
-  it.scopedLive.skipIf(process.platform !== "linux")("via-directory opens the directory the kernel finds through the symlink", () =>
+  it.live.skipIf(process.platform !== "linux")("via-directory opens the directory the kernel finds through the symlink", () =>
     Effect.gen(function*() {
       const { dir, via } = yield* linked("l".repeat(100))
       yield* listening(join(dir, "b", "up.sock"))
@@ -211,7 +211,7 @@ const connectAsNobody = (path: string) => {
 }
 
 describe("UnixConnector: permissions, from a child process running as nobody", () => {
-  it.scopedLive.skipIf(!canDrop)(
+  it.live.skipIf(!canDrop)(
     `search permission on a directory vs write permission on the socket${canDrop ? "" : " (skipped: needs root and a checkout uid 65534 can read)"}`,
     () =>
       Effect.gen(function*() {
