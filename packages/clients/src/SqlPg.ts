@@ -3,14 +3,14 @@
  *
  * @since 0.1.0
  */
-import { ConnectError, Connector, Policy } from "@effect-connect/core"
-import type { SqlClient } from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import type { PgClient, PgClientConfig } from "@effect/sql-pg/PgClient"
-import { type Duration, Effect, Layer, Schedule, type Scope } from "effect"
-import { objectProblem } from "./internal/open.js"
-import * as Pg from "./Pg.js"
-import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
+import { type Address, ConnectError, Connector, Policy } from "@effect-connect/core"
+import type { PgClient, PgPoolConfig } from "@effect/sql-pg/PgClient"
+import { type Duration, Effect, Layer, Redacted, Schedule, type Scope } from "effect"
+import type { SqlClient } from "effect/sql/SqlClient"
+import { ConnectionError, SqlError } from "effect/sql/SqlError"
+import { DialSocket } from "./internal/DialSocket.js"
+import { objectProblem, opener } from "./internal/open.js"
+import type { DefaultError, Dial, Requires, Target } from "./SocketFactory.js"
 
 /**
  * @effect/sql-pg's config (without `stream`: that is ours), a `dial` and a `retry` schedule.
@@ -18,7 +18,7 @@ import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
  * @since 0.1.0
  * @category models
  */
-export interface Config<E = DefaultError, R = Connector.Connector | Scope.Scope> extends Omit<PgClientConfig, "stream"> {
+export interface Config<E = DefaultError, R = Connector.Connector | Scope.Scope> extends Omit<PgPoolConfig, "stream"> {
   /** One connect (default `Connector.connect`): add a timeout, a deadline, racing options. */
   readonly dial?: Dial<E, R>
   /**
@@ -48,7 +48,7 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Policy.backoff(
  * @since 0.1.0
  * @category constants
  */
-export const defaultConnectTimeout: Duration.DurationInput = "15 seconds"
+export const defaultConnectTimeout: Duration.Input = "15 seconds"
 
 /**
  * Whether @effect/sql-pg's error is the server's 57P03 ("the database system is starting up").
@@ -57,13 +57,16 @@ export const defaultConnectTimeout: Duration.DurationInput = "15 seconds"
  * @category predicates
  */
 export const isStartingUp = (error: SqlError): boolean =>
-  (error.cause as { readonly code?: unknown } | undefined)?.code === "57P03"
+  (error.reason.cause as { readonly code?: unknown } | undefined)?.code === "57P03"
 
 /**
  * `PgClient` and `SqlClient` with every connection of the pool dialed through `dial`, retried
- * with `retry`. A failed dial is the `SqlError`'s `cause`, our tagged error itself.
- * @effect/sql-pg bounds its first query by `connectTimeout`, retries included (here 15 s unless
- * given): keep `retry` shorter, or the layer fails with "Connection timed out" instead.
+ * with `retry`, to the config's `path`, or its `host` and `port` (a `host` starting with `/` is a
+ * socket directory: `<host>/.s.PGSQL.<port>`), else the `url`'s. A failed dial is the cause of the
+ * `SqlError`'s reason (a `ConnectionError`): our tagged error itself. The layer opens one
+ * connection before it is built, so that a server it cannot reach fails the layer, not the first
+ * query. @effect/sql-pg bounds each connect by `connectTimeout`, retries included (here 15 s
+ * unless given): keep `retry` shorter, or the layer fails with "Connection timed out" instead.
  *
  * @example
  * const Database = SqlPg.layer({ host: "127.0.0.1", port: 5432, database: "app", username: "app" })
@@ -74,23 +77,60 @@ export const isStartingUp = (error: SqlError): boolean =>
 export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   config: Config<E, R>
 ): Layer.Layer<PgClient | SqlClient, SqlError, Requires<R>> =>
-  Layer.unwrapEffect(Effect.gen(function*() {
+  Layer.unwrap(Effect.gen(function*() {
     // Loaded here, not at the top: @effect/sql-pg is an optional peer.
-    const [{ PgClient }, { SqlError }] = yield* Effect.promise(() => Promise.all([import("@effect/sql-pg"), import("@effect/sql/SqlError")]))
+    const PgModule = yield* Effect.promise(() => import("@effect/sql-pg/PgClient"))
     const invalid = configProblem(config)
-    if (invalid !== undefined) return Layer.fail(new SqlError({ cause: invalid, message: invalid.message }))
+    if (invalid !== undefined) {
+      return yield* Effect.fail(new SqlError({ reason: new ConnectionError({ cause: invalid, message: invalid.message, operation: "connect" }) }))
+    }
     const { dial, retry = defaultRetry, ...pg } = config
     const once: Dial<E, R> = dial ?? ((address) => Connector.connect(address) as ReturnType<Dial<E, R>>)
-    const stream = yield* Pg.stream((address) => Policy.retryTransient(retry)(once(address)))
+    const target = targetOf(config)
+    // @effect/sql-pg writes to a stream as soon as it has it, and never calls its `connect`: each
+    // one dials at once.
+    const stream = yield* opener(
+      (address: Address.Tcp | Address.Unix) => Policy.retryTransient(retry)(once(address)),
+      (open) => () => new DialSocket(open, target).start()
+    )
     // @effect/sql-pg's own default (5 s) would cut `defaultRetry` short and hide the last typed
     // error behind "Connection timed out".
     const connectTimeout = pg.connectTimeout ?? defaultConnectTimeout
-    return Layer.retry(PgClient.layer({ ...pg, connectTimeout, stream }), Schedule.whileInput(retry, isStartingUp))
+    // The pool connects when a query first needs it: one connection is taken here (and given back
+    // for the queries to use), retried while the server answers 57P03.
+    return PgModule.layerFrom(Effect.tap(
+      PgModule.make({ ...pg, connectTimeout, stream }),
+      (client) => Effect.retry(Effect.scoped(client.reserve), { schedule: retry, while: isStartingUp })
+    ))
   }))
 
-// Our part of the config, from an untyped caller: what is wrong fails the layer as a SqlError
-// whose cause names the option (Effect would die on a `retry` that is no schedule or a
-// `connectTimeout` of "soon", and the dial would throw a TypeError per connection).
+// Where @effect/sql-pg connects when it has no stream: the explicit fields win over the url's.
+const targetOf = (config: Config<unknown, unknown>): Target => {
+  const url = urlTarget(config.url)
+  const host = config.host ?? url.host ?? "localhost"
+  const port = config.port ?? url.port ?? 5432
+  const path = config.path ?? (typeof host === "string" && host.startsWith("/") ? `${host}/.s.PGSQL.${port}` : undefined)
+  return path === undefined ? { host, port } : { path }
+}
+
+// The host and port a libpq URL names, its `host` and `port` parameters over its authority. A url
+// @effect/sql-pg cannot read fails each connect before a stream is asked for: nothing to say here.
+const urlTarget = (url: unknown): { readonly host?: string | undefined; readonly port?: number | undefined } => {
+  try {
+    const parsed = new URL(String(Redacted.value(url as Redacted.Redacted)))
+    const authority = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : decodeURIComponent(parsed.hostname)
+    const host = parsed.searchParams.getAll("host").at(-1) ?? (authority === "" ? undefined : authority)
+    const port = parsed.searchParams.getAll("port").at(-1) ?? (parsed.port === "" ? undefined : parsed.port)
+    return { host, port: port === undefined ? undefined : Number(port) }
+  } catch {
+    return {}
+  }
+}
+
+// Our part of the config, from an untyped caller: what is wrong fails the layer as a SqlError whose
+// reason (a ConnectionError, as @effect/sql-pg's own config problems are) has the InvalidOption
+// naming the option as its cause. Effect would die on a `retry` that is no schedule or a
+// `connectTimeout` of "soon", and the dial would throw a TypeError per connection.
 const configProblem = (config: unknown): ConnectError.InvalidOption | undefined => {
   const invalid = (option: string, reason: string) => new ConnectError.InvalidOption({ option: `SqlPg.${option}`, reason })
   const none = objectProblem("SqlPg.config", config)

@@ -1,12 +1,12 @@
 /**
  * undici's `connect` option over our connect (`new Agent({ connect })`, `new Client(url, { connect })`,
- * and so `fetch(url, { dispatcher })`), and @effect/platform's `HttpClient` over it.
+ * and so `fetch(url, { dispatcher })`), and Effect's `HttpClient` (`effect/http`) over it.
  *
  * @since 0.1.0
  */
 import { ConnectError, type Connector } from "@effect-connect/core"
-import type { HttpClient } from "@effect/platform/HttpClient"
 import { Effect, Layer, type Scope } from "effect"
+import type { HttpClient } from "effect/http/HttpClient"
 import { isIP } from "node:net"
 import * as tls from "node:tls"
 import type { buildConnector } from "undici"
@@ -93,8 +93,8 @@ const optionsProblem = (options: unknown): ConnectError.InvalidOption | undefine
 }
 
 /**
- * @effect/platform's `HttpClient` on an undici `Agent` whose connections are ours; the agent is
- * closed with the layer.
+ * Effect's `HttpClient` (`effect/http`, through @effect/platform-node's undici client) on an undici
+ * `Agent` whose connections are ours; the agent is destroyed with the layer.
  *
  * @since 0.1.0
  * @category layers
@@ -103,15 +103,9 @@ export const layer = <E = DefaultError, R = Connector.Connector | Scope.Scope>(
   dial?: Dial<E, R>,
   options: ConnectOptions = {}
 ): Layer.Layer<HttpClient, never, Requires<R>> =>
-  Layer.unwrapScoped(Effect.gen(function*() {
-    // Loaded here, not at the top: undici and @effect/platform-node are optional peers.
-    const [{ Agent }, NodeHttpClient] = yield* Effect.promise(() =>
-      Promise.all([import("undici"), import("@effect/platform-node/NodeHttpClient")])
-    )
+  Layer.unwrap(Effect.gen(function*() {
+    // Loaded here, not at the top: @effect/platform-node (and the undici it loads) is an optional peer.
+    const NodeHttpClient = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
     const connector = yield* connect(dial, options)
-    const agent = yield* Effect.acquireRelease(
-      Effect.sync(() => new Agent({ connect: connector })),
-      (agent) => Effect.promise(() => agent.destroy())
-    )
-    return Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher, Layer.succeed(NodeHttpClient.Dispatcher, agent))
+    return Layer.provide(NodeHttpClient.layerUndiciNoDispatcher, NodeHttpClient.layerDispatcherOptions({ connect: connector }))
   }))

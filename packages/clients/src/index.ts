@@ -31,7 +31,7 @@ export * as SqlPg from "./SqlPg.js"
 export * as Postgres from "./Postgres.js"
 
 /**
- * undici's `connect` option, and @effect/platform's `HttpClient` over it.
+ * undici's `connect` option, and Effect's `HttpClient` (`effect/http`) over it.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,5 @@
 // The adapters' own options under hostile input, as configuration hands them over: SqlPg's layer
-// fails with a SqlError whose cause is the InvalidOption naming the option; Http's agent,
+// fails with a SqlError whose reason's cause is the InvalidOption naming the option; Http's agent,
 // undici's connector, postgres.js's socket function, ioredis's connector and mysql2's stream hand
 // the client an Error that says what was wrong. Never a sync throw, a defect, an uncaught exception or an unhandled rejection; no fd
 // left over. Nothing reaches a server: targets are a closed loopback port or a missing unix path.
@@ -76,11 +76,11 @@ describe("SqlPg.layer under hostile config", () => {
   test.prop([config], { numRuns })("a SqlError, whose cause names our option when it is junk", (config) =>
     guarded(async () => {
       // A missing unix socket and no retries: the layer fails fast, with nothing sent anywhere.
-      const given = typeof config === "object" && config !== null ? { retry: Schedule.stop, ...config, host: dir, port: 1 } : config
+      const given = typeof config === "object" && config !== null ? { retry: Schedule.recurs(0), ...config, host: dir, port: 1 } : config
       const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlPg.layer(given as SqlPg.Config))).pipe(Effect.provide(connector)))
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isSuccess(exit)) return
-      const error = Cause.failureOption(exit.cause)
+      const error = Cause.findErrorOption(exit.cause)
       expect(error._tag, Cause.pretty(exit.cause)).toBe("Some")
       if (error._tag === "None") return
       expect(error.value).toMatchObject({ _tag: "SqlError" })
@@ -90,9 +90,9 @@ describe("SqlPg.layer under hostile config", () => {
         : o.retry !== undefined && !Schedule.isSchedule(o.retry) ? "retry"
         : undefined
       if (junkOf !== undefined) {
-        expect(error.value.cause).toMatchObject({ _tag: "InvalidOption", option: `SqlPg.${junkOf}` })
-      } else if ((error.value.cause as { _tag?: string })._tag === "InvalidOption") {
-        expect(error.value.cause).toMatchObject({ option: "SqlPg.connectTimeout" })
+        expect(error.value.reason.cause).toMatchObject({ _tag: "InvalidOption", option: `SqlPg.${junkOf}` })
+      } else if ((error.value.reason.cause as { _tag?: string })._tag === "InvalidOption") {
+        expect(error.value.reason.cause).toMatchObject({ option: "SqlPg.connectTimeout" })
       }
     }))
 })
@@ -233,18 +233,18 @@ describe("Ioredis.connector, Mysql2.stream under hostile options", () => {
 describe("adapters: what they say", () => {
   const sqlFailure = async (config: unknown) => {
     const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlPg.layer(config as SqlPg.Config))).pipe(Effect.provide(connector)))
-    return Exit.isFailure(exit) ? Cause.failureOption(exit.cause).pipe((o) => o._tag === "Some" ? o.value : Cause.pretty(exit.cause)) : "built"
+    return Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause).pipe((o) => o._tag === "Some" ? o.value : Cause.pretty(exit.cause)) : "built"
   }
   test("SqlPg.layer: null config, a junk retry, a connectTimeout of \"soon\"", () =>
     guarded(async () => {
       expect(await sqlFailure(null)).toMatchObject({
-        _tag: "SqlError", cause: { _tag: "InvalidOption", option: "SqlPg.config", reason: "must be an object, got null" }
+        _tag: "SqlError", reason: { _tag: "ConnectionError", cause: { _tag: "InvalidOption", option: "SqlPg.config", reason: "must be an object, got null" } }
       })
-      expect(await sqlFailure({ host: dir, retry: 5 })).toMatchObject({ cause: { option: "SqlPg.retry", reason: "must be a Schedule, got 5" } })
-      expect(await sqlFailure({ host: dir, retry: Schedule.stop, connectTimeout: "soon" })).toMatchObject({
-        cause: { option: "SqlPg.connectTimeout", reason: expect.stringMatching(/^must be a duration/) }
+      expect(await sqlFailure({ host: dir, retry: 5 })).toMatchObject({ reason: { cause: { option: "SqlPg.retry", reason: "must be a Schedule, got 5" } } })
+      expect(await sqlFailure({ host: dir, retry: Schedule.recurs(0), connectTimeout: "soon" })).toMatchObject({
+        reason: { cause: { option: "SqlPg.connectTimeout", reason: expect.stringMatching(/^must be a duration/) } }
       })
-      expect(await sqlFailure({ host: dir, dial: 5 })).toMatchObject({ cause: { option: "SqlPg.dial", reason: "must be a function, got 5" } })
+      expect(await sqlFailure({ host: dir, dial: 5 })).toMatchObject({ reason: { cause: { option: "SqlPg.dial", reason: "must be a function, got 5" } } })
     }))
 
   test("Undici.connect: null options, a tls value node:tls refuses", () =>

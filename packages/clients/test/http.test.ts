@@ -1,7 +1,7 @@
 import { type Connector, ConnectError, Resolver } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
-import { HttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { HttpClient } from "effect/http"
 import * as http from "node:http"
 import * as https from "node:https"
 import { join } from "node:path"
@@ -111,14 +111,14 @@ describe.skipIf(why !== undefined)(`HTTP clients over our connect, https with a 
     })
   })
 
-  describe("@effect/platform HttpClient: Undici.layer", () => {
+  describe("effect/http HttpClient: Undici.layer", () => {
     const get = (path: string) => Effect.flatMap(HttpClient.get(`${url()}${path}`), (r) => r.text)
-    it("GET over https; a stopped server is a RequestError whose cause is our tagged error itself", async () => {
+    it("GET over https; a stopped server is an HttpClientError (TransportError) whose cause is our tagged error itself", async () => {
       const layer = Layer.provide(Undici.layer(undefined, { tls: { ca: s.ca } }), NativeConnector.layer)
       expect(await Effect.runPromise(Effect.provide(Effect.scoped(get("/layer")), layer))).toBe("hello /layer")
       await s.stop()
       const error = await Effect.runPromise(Effect.provide(Effect.flip(Effect.scoped(get("/layer"))), layer))
-      expect(error).toMatchObject({ _tag: "RequestError", reason: "Transport" })
+      expect(error).toMatchObject({ _tag: "HttpClientError", reason: { _tag: "TransportError" } })
       expect(error.cause).toBeInstanceOf(ConnectError.ConnectionRefused)
       await s.start()
     })

@@ -1,7 +1,7 @@
-import { Connector, ConnectError } from "@effect-connect/core"
+import { Address, Connector, ConnectError } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
-import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Redacted, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -103,6 +103,21 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
         }
       }))
 
+    it("dials where @effect/sql-pg would: a url's authority, its host and port parameters (a socket directory), a path", () =>
+      eachFdClosedOnce(3, async (dial) => {
+        const dialed: Array<string> = []
+        const recording: typeof dial = (address) => Effect.tap(dial(address), () => Effect.sync(() => dialed.push(Address.format(address))))
+        const urls = [
+          `postgres://postgres@127.0.0.1:${server.port}/postgres`,
+          `postgres://postgres@localhost:1/postgres?host=${encodeURIComponent(server.dir)}&port=${server.port}`
+        ]
+        for (const url of urls) {
+          expect(await runSql(query, SqlPg.layer({ url: Redacted.make(url), dial: recording }))).toEqual([{ one: 1 }])
+        }
+        expect(await runSql(query, SqlPg.layer({ path: server.socket, username: "postgres", database: "postgres", dial: recording }))).toEqual([{ one: 1 }])
+        expect(dialed).toEqual([`tcp://127.0.0.1:${server.port}`, `unix://${server.socket}`, `unix://${server.socket}`])
+      }))
+
     it("a server that starts late: reached through the layer's retries, each refusal typed", () =>
       reachedLate(server, "ConnectionRefused", async (dial) => {
         expect(await runSql(query, SqlPg.layer({ host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", dial }))).toEqual([{ one: 1 }])
@@ -130,12 +145,12 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
       await up()
     })
 
-    it("a stopped server: the layer fails with SqlError whose cause is our tagged error itself", async () => {
+    it("a stopped server: the layer fails with SqlError whose reason's cause is our tagged error itself", async () => {
       await server.stop()
       const layer = SqlPg.layer({ host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", retry: Schedule.recurs(1) })
       const error = await Effect.runPromise(Effect.flip(Effect.provide(query, Layer.provide(layer, NativeConnector.layer))))
-      expect(error).toMatchObject({ _tag: "SqlError" })
-      expect((error as { cause: unknown }).cause).toBeInstanceOf(ConnectError.ConnectionRefused)
+      expect(error).toMatchObject({ _tag: "SqlError", reason: { _tag: "ConnectionError" } })
+      expect(error.reason.cause).toBeInstanceOf(ConnectError.ConnectionRefused)
       await up()
     })
   })

@@ -1,7 +1,7 @@
-// The one place that runs a dial for a client: on the captured runtime, in a scope of its own
+// The one place that runs a dial for a client: with the captured context, in a scope of its own
 // that closes when the socket closes (or at once when the dial fails or is cancelled).
 import { ConnectError, type Connection } from "@effect-connect/core"
-import { Cause, Effect, Exit, Runtime, Scope } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 import type { Socket } from "node:net"
 import { addressOf, defaultDial, type Dial, type Requires, type Target } from "../SocketFactory.js"
 
@@ -18,35 +18,40 @@ export type Wanted = Target | ConnectError.InvalidOption
 export type Open = (target: Wanted, done: Done) => () => void
 
 /**
- * `use` applied to an `Open` over `dial` on the current runtime. The runtime is captured once:
- * every connection the client makes later runs on it.
+ * `use` applied to an `Open` over `dial` on the current context. The context is captured once:
+ * every connection the client makes later runs with it.
  */
 export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) => A): Effect.Effect<A, never, Requires<R>> =>
-  Effect.map(Effect.runtime<Requires<R>>(), (runtime) => {
+  Effect.map(Effect.context<Requires<R>>(), (context) => {
     const dialer = (dial ?? defaultDial) as Dial<E, Requires<R> | Scope.Scope>
-    const run = Runtime.runFork(runtime)
+    const run = Effect.runCallbackWith(context)
     const open: Open = (target, done) => {
-      const fiber = run(Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(Scope.make(), (scope) =>
-          restore(Scope.extend(Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
-            inputProblem(dial, target) ?? dialer(addressOf(target as Target))
-          ), scope)).pipe(
-            Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
-            Effect.map((connection) => {
-              const socket = connection.toNodeSocket()
-              socket.once("close", () => Effect.runFork(Scope.close(scope, Exit.void)))
-              return socket
-            })
-          ))
-      ))
       const finish = (exit: Exit.Exit<Socket, unknown>) =>
         Exit.isSuccess(exit) ? done(undefined, exit.value) : done(asError(Cause.squash(exit.cause)))
       // A loopback connect often settles within `run`: `done` is still called later, as a
       // net.Socket's events come after `connect` returns (undici and pg rely on it).
       let returned = false
-      fiber.addObserver((exit) => returned ? finish(exit) : process.nextTick(finish, exit))
+      const interrupt = run(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Scope.make(), (scope) =>
+            restore(Scope.provide(
+              Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
+                inputProblem(dial, target) ?? dialer(addressOf(target as Target))
+              ),
+              scope
+            )).pipe(
+              Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
+              Effect.map((connection) => {
+                const socket = connection.toNodeSocket()
+                socket.once("close", () => Effect.runFork(Scope.close(scope, Exit.void)))
+                return socket
+              })
+            ))
+        ),
+        { onExit: (exit) => returned ? finish(exit) : process.nextTick(finish, exit) }
+      )
       returned = true
-      return () => fiber.unsafeInterruptAsFork(fiber.id())
+      return () => interrupt()
     }
     return use(open)
   })
