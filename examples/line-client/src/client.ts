@@ -1,14 +1,14 @@
 /**
  * Asking a line-protocol daemon one question, the way a service talks to its cache or database:
  * the name is resolved and every address raced, only transient errors are retried (with
- * backoff, under an overall deadline), the bytes go through an `@effect/platform` `Socket`, and
+ * backoff, under an overall deadline), the bytes go through an Effect `Socket`, and
  * the connection is closed when the scope ends, whatever happened.
  *
  * @since 0.1.0
  */
 import { Address, type ConnectError, Connector, Policy } from "@effect-connect/core"
-import type * as Socket from "@effect/platform/Socket"
-import { type Cause, Deferred, Effect } from "effect"
+import { type Cause, Effect } from "effect"
+import * as Socket from "effect/socket/Socket"
 import { createServer, type Server } from "node:net"
 
 /**
@@ -22,7 +22,7 @@ export const ask = <A extends Address.Address>(
   line: string
 ): Effect.Effect<
   string,
-  Connector.ErrorFor<A> | ConnectError.TimedOut | ConnectError.InvalidOption | Socket.SocketError | Cause.TimeoutException,
+  Connector.ErrorFor<A> | ConnectError.TimedOut | ConnectError.InvalidOption | Socket.SocketError | Cause.TimeoutError,
   Connector.Connector
 > =>
   Effect.gen(function*() {
@@ -31,17 +31,17 @@ export const ask = <A extends Address.Address>(
       Policy.deadline("10 seconds", Address.format(address))
     )
     const socket = yield* connection.toSocket()
-    const reply = yield* Deferred.make<string>()
-    const decoder = new TextDecoder()
-    let received = ""
-    yield* Effect.forkScoped(socket.run((chunk) => {
-      received += decoder.decode(chunk)
+    const pull = yield* Socket.readerString(socket)
+    const writer = yield* socket.writer
+    yield* writer.write(`${line}\n`)
+    // Read until the first newline: a reply may come in pieces.
+    const firstLine = (received: string): Effect.Effect<string, Socket.SocketError> => {
       const end = received.indexOf("\n")
-      return end === -1 ? Effect.void : Deferred.succeed(reply, received.slice(0, end))
-    }))
-    const write = yield* socket.writer
-    yield* write(`${line}\n`)
-    return yield* Deferred.await(reply).pipe(Effect.timeout("5 seconds"))
+      return end === -1
+        ? Effect.flatMap(pull, (chunks) => firstLine(received + chunks.join("")))
+        : Effect.succeed(received.slice(0, end))
+    }
+    return yield* firstLine("").pipe(Effect.timeout("5 seconds"))
   }).pipe(Effect.scoped)
 
 /**
@@ -53,7 +53,7 @@ export const ask = <A extends Address.Address>(
  */
 export const daemon = (delay: number) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly port: number; readonly server: Server }>((resume) => {
+    Effect.callback<{ readonly port: number; readonly server: Server }>((resume) => {
       // Take a free port now, so the client can be pointed at it before the daemon is up.
       const probe = createServer().listen(0, "127.0.0.1", () => {
         const port = (probe.address() as { port: number }).port

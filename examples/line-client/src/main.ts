@@ -26,10 +26,10 @@ const program = Effect.gen(function*() {
     HostNotFound: (e) => Console.error(e.message),
     AllAttemptsFailed: (e) => Console.error(e.message),
     TimedOut: (e) => Console.error(`gave up: ${e.message}`),
-    TimeoutException: () => Console.error("connected, but no answer within 5 seconds"),
+    TimeoutError: () => Console.error("connected, but no answer within 5 seconds"),
     SocketError: (e) => Console.error(`the connection broke: ${e.message}`)
   }),
-  Effect.catchAll((e) => Console.error(`${e._tag}: ${e.message}`)),
+  Effect.catch((e) => Console.error(`${e._tag}: ${e.message}`)),
   Effect.provide(NativeConnector.layer)
 )
 

@@ -6,11 +6,11 @@
  */
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { type Duration, Effect } from "effect"
+import { type Duration, Effect, Fiber } from "effect"
 import { createServer, type Server } from "node:http"
 import { createServer as createNetServer } from "node:net"
 
-const freePort = Effect.async<number>((resume) => {
+const freePort = Effect.callback<number>((resume) => {
   const probe = createNetServer().listen(0, "127.0.0.1", () => {
     const { port } = probe.address() as { port: number }
     probe.close(() => resume(Effect.succeed(port)))
@@ -23,14 +23,14 @@ const freePort = Effect.async<number>((resume) => {
  *
  * @since 0.1.0
  */
-export const embeddedPostgres = (late: Duration.DurationInput) =>
+export const embeddedPostgres = (late: Duration.Input) =>
   Effect.gen(function*() {
     const db = yield* Effect.acquireRelease(Effect.promise(() => PGlite.create()), (db) => Effect.promise(() => db.close()))
     const port = yield* freePort
     const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port })
     yield* Effect.acquireRelease(
-      Effect.forkDaemon(Effect.zipRight(Effect.sleep(late), Effect.promise(() => server.start()))),
-      (fiber) => Effect.zipRight(Effect.ignore(fiber.await), Effect.promise(() => server.stop()))
+      Effect.forkDetach(Effect.andThen(Effect.sleep(late), Effect.promise(() => server.start()))),
+      (fiber) => Effect.andThen(Fiber.await(fiber), Effect.promise(() => server.stop()))
     )
     return `postgres://postgres@127.0.0.1:${port}/postgres`
   })
@@ -42,21 +42,21 @@ export const embeddedPostgres = (late: Duration.DurationInput) =>
  */
 export const embeddedUpstream = Effect.gen(function*() {
   const server = yield* Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
+    Effect.callback<Server>((resume) => {
       const server = createServer((req, res) => {
         const name = new URL(req.url ?? "/", "http://x").searchParams.get("name") ?? "you"
         res.end(`hello, ${name}`)
       })
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
-    (server) => Effect.async<void>((resume) => {
+    (server) => Effect.callback<void>((resume) => {
       if (!server.listening) return resume(Effect.void)
       server.closeAllConnections()
       server.close(() => resume(Effect.void))
     })
   )
   const { port } = server.address() as { port: number }
-  const stop = Effect.async<void>((resume) => {
+  const stop = Effect.callback<void>((resume) => {
     server.closeAllConnections()
     server.close(() => resume(Effect.void))
   })

@@ -15,7 +15,7 @@ import * as Service from "./service.js"
  */
 export const main = (env: Readonly<Record<string, string | undefined>>) =>
   Effect.gen(function*() {
-    const given = (name: string) => Option.fromNullable(env[name]).pipe(Option.filter((v) => v !== ""))
+    const given = (name: string) => Option.fromNullishOr(env[name]).pipe(Option.filter((v) => v !== ""))
     const database = yield* Option.match(given("DATABASE_URL"), {
       onSome: (url) => Effect.succeed(url),
       onNone: () => Effect.tap(embeddedPostgres("1 second"), () => Console.log("embedded PostgreSQL (PGlite) created; it listens in 1 s"))
@@ -24,13 +24,13 @@ export const main = (env: Readonly<Record<string, string | undefined>>) =>
       onSome: (url) => Effect.succeed({ url, stop: Effect.void }),
       onNone: () => embeddedUpstream
     })
-    const config = ConfigProvider.fromMap(new Map([
-      ["DATABASE_URL", database],
-      ["UPSTREAM_URL", upstream.url],
-      ...Option.toArray(Option.map(given("DATABASE_RETRY_FOR"), (d) => ["DATABASE_RETRY_FOR", d] as const))
-    ]))
+    const config = ConfigProvider.fromUnknown({
+      DATABASE_URL: database,
+      UPSTREAM_URL: upstream.url,
+      ...Option.match(given("DATABASE_RETRY_FOR"), { onNone: () => ({}), onSome: (d) => ({ DATABASE_RETRY_FOR: d }) })
+    })
     const run = <A, E>(effect: Effect.Effect<A, E, Service.Visits>) =>
-      Effect.provide(effect, Service.layer.pipe(Layer.provide(Layer.setConfigProvider(config))))
+      Effect.provide(effect, Service.layer.pipe(Layer.provide(ConfigProvider.layer(config))))
     yield* run(Effect.gen(function*() {
       const visits = yield* Service.Visits
       for (const name of ["ada", "grace", "ada"]) {

@@ -8,9 +8,9 @@
  */
 import { type SocketFactory, SqlPg, Undici } from "@effect-connect/clients"
 import { Address, ConnectError, Connector, Policy } from "@effect-connect/core"
-import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
-import { Config, Console, Duration, Effect, Layer, Schema } from "effect"
+import { Config, Console, Context, Duration, Effect, Layer, Predicate, Schema } from "effect"
+import { HttpClient, HttpClientResponse } from "effect/http"
+import { SqlClient } from "effect/sql"
 
 /**
  * The database could not be reached; `reason` says why, from our typed connect error.
@@ -32,12 +32,16 @@ export class UpstreamUnavailable extends Schema.TaggedError<UpstreamUnavailable>
   reason: Schema.String
 }) {}
 
-// Our connect errors, matched by tag, in the service's words. Anything else is no connect failure.
+// Our connect errors, matched by tag, in the service's words. A client wraps ours in its own error
+// (a SqlError's reason, an HttpClientError's reason), so the chain of causes is followed. Anything
+// else is no connect failure.
 const connectFailure = (cause: unknown): string | undefined => {
   if (cause instanceof Policy.AllAttemptsFailed) {
     return cause.attempts.map((a) => connectFailure(a.error) ?? String(a.error)).join("; ")
   }
-  if (!ConnectError.isConnectError(cause)) return undefined
+  if (!ConnectError.isConnectError(cause)) {
+    return Predicate.hasProperty(cause, "cause") ? connectFailure(cause.cause) : undefined
+  }
   switch (cause._tag) {
     case "ConnectionRefused":
       return `nothing listens at ${cause.address} (ConnectionRefused)`
@@ -70,20 +74,21 @@ export const dial: SocketFactory.Dial = (address: Address.Tcp | Address.Unix) =>
  * @since 0.1.0
  * @category layers
  */
-export const Database = Layer.unwrapEffect(
-  Effect.map(
-    Config.all([Config.redacted("DATABASE_URL"), Config.withDefault(Config.duration("DATABASE_RETRY_FOR"), Duration.seconds(20))]),
-    ([url, retryFor]) =>
-      SqlPg.layer({
-        url,
-        dial,
-        retry: Policy.backoff({ base: "100 millis", cap: "1 second", maxElapsed: retryFor }),
-        connectTimeout: Duration.sum(retryFor, Duration.seconds(10))
-      })
+export const Database = Layer.effectContext(
+  Effect.gen(function*() {
+    const url = yield* Config.Redacted("DATABASE_URL")
+    const retryFor = yield* Config.withDefault(Config.Duration("DATABASE_RETRY_FOR"), Duration.seconds(20))
+    // Built here, not provided as a layer, so that its SqlError becomes the service's own error.
+    return yield* Layer.build(SqlPg.layer({
+      url,
+      dial,
+      retry: Policy.backoff({ base: "100 millis", cap: "1 second", maxElapsed: retryFor }),
+      connectTimeout: Duration.sum(retryFor, Duration.seconds(10))
+    }))
+  }).pipe(
+    Effect.catchTag("SqlError", (e) => Effect.fail(new DatabaseUnavailable({ reason: connectFailure(e) ?? e.message })))
   )
-).pipe(Layer.catchAll((e) =>
-  Layer.fail(e._tag === "SqlError" ? new DatabaseUnavailable({ reason: connectFailure(e.cause) ?? e.message }) : e)
-))
+)
 
 /**
  * An `HttpClient` whose connections are ours, each retried briefly.
@@ -109,30 +114,39 @@ export interface Visit {
  * @since 0.1.0
  * @category services
  */
-export class Visits extends Effect.Service<Visits>()("Visits", {
-  effect: Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const http = yield* HttpClient.HttpClient
-    const upstream = yield* Config.string("UPSTREAM_URL")
-    yield* sql`CREATE TABLE IF NOT EXISTS visits (name text NOT NULL, at timestamptz NOT NULL DEFAULT now())`.pipe(
-      Effect.mapError((e) => new DatabaseUnavailable({ reason: connectFailure(e.cause) ?? e.message }))
+export class Visits extends Context.Service<Visits, {
+  readonly visit: (name: string) => Effect.Effect<Visit, DatabaseUnavailable | UpstreamUnavailable>
+}>()("Visits") {}
+
+/**
+ * The service over a `SqlClient`, an `HttpClient` and `UPSTREAM_URL`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const http = yield* HttpClient.HttpClient
+  const upstream = yield* Config.String("UPSTREAM_URL")
+  yield* sql`CREATE TABLE IF NOT EXISTS visits (name text NOT NULL, at timestamptz NOT NULL DEFAULT now())`.pipe(
+    Effect.mapError((e) => new DatabaseUnavailable({ reason: connectFailure(e) ?? e.message }))
+  )
+  const greeting = (name: string) =>
+    http.get(`${upstream}/greeting?name=${encodeURIComponent(name)}`).pipe(
+      Effect.flatMap(HttpClientResponse.filterStatusOk),
+      Effect.flatMap((response) => response.text),
+      Effect.mapError((e) => new UpstreamUnavailable({ reason: connectFailure(e) ?? e.message }))
     )
-    const greeting = (name: string) =>
-      http.get(`${upstream}/greeting?name=${encodeURIComponent(name)}`).pipe(
-        Effect.flatMap(HttpClientResponse.filterStatusOk),
-        Effect.flatMap((response) => response.text),
-        Effect.scoped,
-        Effect.mapError((e) => new UpstreamUnavailable({ reason: connectFailure(e.cause) ?? e.message }))
-      )
-    const visit = (name: string) =>
-      Effect.gen(function*() {
-        yield* sql`INSERT INTO visits (name) VALUES (${name})`
-        const [row] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM visits WHERE name = ${name}`
-        return { name, visits: row.n, greeting: yield* greeting(name) } satisfies Visit
-      }).pipe(Effect.catchTag("SqlError", (e) => new DatabaseUnavailable({ reason: connectFailure(e.cause) ?? e.message })))
-    return { visit } as const
-  })
-}) {}
+  const visit = (name: string) =>
+    Effect.gen(function*() {
+      yield* sql`INSERT INTO visits (name) VALUES (${name})`
+      const [row] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM visits WHERE name = ${name}`
+      return { name, visits: row.n, greeting: yield* greeting(name) } satisfies Visit
+    }).pipe(
+      Effect.catchTag("SqlError", (e) => Effect.fail(new DatabaseUnavailable({ reason: connectFailure(e) ?? e.message })))
+    )
+  return Visits.of({ visit })
+})
 
 /**
  * The service over the real layers: PostgreSQL and the upstream from Config.
@@ -140,4 +154,4 @@ export class Visits extends Effect.Service<Visits>()("Visits", {
  * @since 0.1.0
  * @category layers
  */
-export const layer = Visits.Default.pipe(Layer.provide(Layer.mergeAll(Database, Http)))
+export const layer = Layer.effect(Visits, make).pipe(Layer.provide(Layer.mergeAll(Database, Http)))

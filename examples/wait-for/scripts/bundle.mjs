@@ -40,7 +40,7 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
     splitting: true,
     format: "esm",
     platform: "node",
-    target: "node20",
+    target: "node22",
     conditions: ["source"],
     chunkNames: "[name]-[hash]",
     minify: true,

@@ -7,7 +7,7 @@
 import { Schema } from "effect"
 
 // Absent, never `undefined`: a field is in the JSON or it is not.
-const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const opt = <S extends Schema.Top>(schema: S) => Schema.optionalKey(schema)
 
 /**
  * An error as `--json` prints it: the library's fields as they were, and for a deadline or a
@@ -43,26 +43,26 @@ export interface ErrorInfo {
  * @since 0.1.0
  * @category schemas
  */
-export const ErrorInfo: Schema.Schema<ErrorInfo> = Schema.Struct({
+export const ErrorInfo: Schema.Codec<ErrorInfo> = Schema.Struct({
   tag: Schema.String,
   message: Schema.String,
   errno: opt(Schema.String),
-  code: opt(Schema.Number),
+  code: opt(Schema.Finite),
   syscall: opt(Schema.String),
   address: opt(Schema.String),
   transient: opt(Schema.Boolean),
   source: opt(Schema.String),
   scope: opt(Schema.String),
   diagnosis: opt(Schema.Struct({ component: Schema.String, problem: Schema.String })),
-  status: opt(Schema.Number),
-  attempts: opt(Schema.Number),
-  elapsed: opt(Schema.Number),
-  cause: opt(Schema.suspend((): Schema.Schema<ErrorInfo> => ErrorInfo))
-}).annotations({ identifier: "ErrorInfo" })
+  status: opt(Schema.Finite),
+  attempts: opt(Schema.Finite),
+  elapsed: opt(Schema.Finite),
+  cause: opt(Schema.suspend((): Schema.Codec<ErrorInfo> => ErrorInfo))
+}).annotate({ identifier: "ErrorInfo" })
 
-const time = Schema.Number.annotations({ description: "when, in milliseconds since the epoch" })
-const ms = Schema.NonNegative.annotations({ description: "milliseconds" })
-const count = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
+const time = Schema.Finite.annotate({ description: "when, in milliseconds since the epoch" })
+const ms = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "milliseconds" })
+const count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 
 /**
  * The run starts: what it waits for, and how long at most (`timeout: null` for no limit).
@@ -97,9 +97,9 @@ export const Attempt = Schema.Struct({
   target: Schema.String,
   attempt: count,
   elapsed: ms,
-  outcome: Schema.Literal("up", "down"),
+  outcome: Schema.Literals(["up", "down"]),
   remote: opt(Schema.String),
-  httpStatus: opt(Schema.Number),
+  httpStatus: opt(Schema.Finite),
   error: opt(ErrorInfo)
 })
 
@@ -135,7 +135,7 @@ export type Retry = typeof Retry.Type
  * @since 0.1.0
  * @category models
  */
-export const Status = Schema.Literal("up", "down", "failed", "timed-out", "cancelled")
+export const Status = Schema.Literals(["up", "down", "failed", "timed-out", "cancelled"])
 
 /**
  * @since 0.1.0
@@ -157,9 +157,9 @@ export const Result = Schema.Struct({
   target: Schema.String,
   status: Status,
   elapsed: ms,
-  attempts: Schema.Int.pipe(Schema.greaterThanOrEqualTo(0)),
+  attempts: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   remote: opt(Schema.String),
-  httpStatus: opt(Schema.Number),
+  httpStatus: opt(Schema.Finite),
   error: opt(ErrorInfo)
 })
 
@@ -179,13 +179,13 @@ export type Result = typeof Result.Type
 export const Summary = Schema.Struct({
   event: Schema.Literal("summary"),
   time,
-  status: Schema.Literal("ok", "failed", "interrupted"),
+  status: Schema.Literals(["ok", "failed", "interrupted"]),
   exitCode: Schema.Int,
   elapsed: ms,
   up: Schema.Array(Schema.String),
   failed: Schema.Array(Schema.String),
   pending: Schema.Array(Schema.String),
-  signal: opt(Schema.Literal("SIGINT", "SIGTERM"))
+  signal: opt(Schema.Literals(["SIGINT", "SIGTERM"]))
 })
 
 /**
@@ -220,7 +220,7 @@ export type Command = typeof Command.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Event = Schema.Union(Start, Attempt, Retry, Result, Summary, Command).annotations({
+export const Event = Schema.Union([Start, Attempt, Retry, Result, Summary, Command]).annotate({
   identifier: "WaitForEvent",
   description: "one line of `wait-for --json`"
 })

@@ -36,7 +36,7 @@ export class HttpStatus extends Schema.TaggedError<HttpStatus>()("HttpStatus", {
 export class HttpFailed extends Schema.TaggedError<HttpFailed>()("HttpFailed", {
   address: Schema.String,
   reason: Schema.String,
-  code: Schema.optional(Schema.String),
+  code: Schema.optionalKey(Schema.String),
   transient: Schema.Boolean
 }) {
   override get message(): string {
@@ -154,9 +154,9 @@ export const make = (
       },
       catch: (e) => httpError(address, e)
     }).pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: options.attemptTimeout,
-        onTimeout: () => ConnectError.deadline(address, Errno.currentPlatform)
+        orElse: () => Effect.fail(ConnectError.deadline(address, Errno.currentPlatform))
       }),
       Effect.flatMap((status) =>
         Target.accepts(options.statuses, status)

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Address } from "@effect-connect/core"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 
 /**
  * A target as given on the command line (`input`), with what to connect to.
@@ -54,9 +54,9 @@ export const parseStatuses = (text: string): StatusSet | string => {
 export const accepts = (set: StatusSet, status: number): boolean => set.some(([low, high]) => status >= low && status <= high)
 
 const parseAddress = (input: string, url: string): Address.Address | string =>
-  Either.match(Effect.runSync(Effect.either(Address.parse(url))), {
-    onLeft: (e) => `${input}: ${e.field} ${e.reason}`,
-    onRight: (address) => address
+  Result.match(Effect.runSync(Effect.result(Address.parse(url))), {
+    onFailure: (e) => `${input}: ${e.field} ${e.reason}`,
+    onSuccess: (address) => address
   })
 
 /**

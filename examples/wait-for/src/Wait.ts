@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { ConnectError, type Connector, Policy } from "@effect-connect/core"
-import { Deferred, Duration, Effect, FiberRef, Predicate, Schedule, ScheduleDecision } from "effect"
+import { Deferred, Duration, Effect, Predicate, Schedule } from "effect"
 import type * as Event from "./Event.js"
 import * as Failure from "./Failure.js"
 import * as Probe from "./Probe.js"
@@ -90,20 +90,20 @@ export const run = (
       const waited = Effect.gen(function*() {
         const probe = yield* Probe.make(target, settings)
         const attempt = Effect.gen(function*() {
-          attempts = yield* FiberRef.get(Policy.currentAttempt)
-          const outcome = yield* Effect.either(probe)
+          attempts = yield* Policy.currentAttempt
+          const outcome = yield* Effect.result(probe)
           const report = { event: "attempt", time: Date.now(), target: target.input, attempt: attempts, elapsed: elapsed() } as const
-          if (outcome._tag === "Right") {
-            const up = outcome.right
+          if (outcome._tag === "Success") {
+            const up = outcome.success
             const found = { remote: up.remote, ...(up.status === undefined ? {} : { httpStatus: up.status }) }
             emit({ ...report, outcome: "up", ...found })
             if (!settings.reverse) return found
             last = new Probe.StillUp({ address: target.input, remote: up.remote })
             return yield* Effect.fail(last as Probe.StillUp)
           }
-          last = outcome.left
-          emit({ ...report, outcome: "down", error: Failure.info(outcome.left) })
-          return settings.reverse ? undefined : yield* Effect.fail(outcome.left)
+          last = outcome.failure
+          emit({ ...report, outcome: "down", error: Failure.info(outcome.failure) })
+          return settings.reverse ? undefined : yield* Effect.fail(outcome.failure)
         })
         const schedule = Policy.backoff({
           base: Duration.millis(settings.backoffBase),
@@ -111,13 +111,12 @@ export const run = (
           jitter: "equal",
           ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts })
         }).pipe(
-          Schedule.whileInput(retried),
-          Schedule.onDecision((delay, decision) =>
-            ScheduleDecision.isContinue(decision)
-              ? Effect.sync(() =>
-                emit({ event: "retry", time: Date.now(), target: target.input, attempt: attempts, in: Duration.toMillis(delay) })
-              )
-              : Effect.void
+          // In the schedule, ahead of the tap: retryTransient tests the error only after a step.
+          Schedule.while(({ input }) => retried(input)),
+          Schedule.tap(({ duration }) =>
+            Effect.sync(() =>
+              emit({ event: "retry", time: Date.now(), target: target.input, attempt: attempts, in: Duration.toMillis(duration) })
+            )
           )
         )
         const retrying = Policy.retryTransient(schedule, overrides)(attempt)
@@ -138,7 +137,7 @@ export const run = (
           return Effect.as(result.status === "failed" ? Deferred.succeed(stop, undefined) : Effect.void, result)
         }
       }).pipe(
-        Effect.raceFirst(Effect.zipRight(
+        Effect.raceFirst(Effect.andThen(
           Deferred.await(stop),
           Effect.suspend(() => done ? Effect.never : Effect.sync(() => finish("cancelled", {})))
         ))

@@ -3,7 +3,7 @@
 // README's connect compiles. `npm run docs -w @effect-connect/example-wait-for` rewrites what is
 // generated.
 import { Errno } from "@effect-connect/core"
-import { JSONSchema } from "effect"
+import { JsonSchema, Schema } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
@@ -47,12 +47,14 @@ export const errnoTable = (style: "short" | "full"): string => {
   ].join("\n")
 }
 
-/** What a walk of a unix path can find, and whether waiting can mend it. */
+/** What a walk of a unix path can find, whether waiting can mend it, and the errnos it explains. */
 export const pathProblemTable = (): string =>
   [
-    "| problem | transient | what it means |",
-    "|---|---|---|",
-    ...Object.entries(Errno.pathProblems).map(([problem, p]) => `| \`${problem}\` | ${p.transient ? "yes" : "no"} | ${cell(p.meaning)} |`)
+    "| problem | transient | after | what it means |",
+    "|---|---|---|---|",
+    ...Object.entries(Errno.pathProblems).map(([problem, p]) =>
+      `| \`${problem}\` | ${p.transient ? "yes" : "no"} | ${p.errnos.join(", ")} | ${cell(p.meaning)} |`
+    )
   ].join("\n")
 
 const generated = (name: string, body: string) =>
@@ -76,7 +78,9 @@ describe("generated docs are current", () => {
     })
   }
   it("docs/wait-for.schema.json from the --json schema", () => {
-    const schema = JSON.stringify(JSONSchema.make(Event), null, 2) + "\n"
+    // Draft-07, as it always was; closed objects: an event has no fields but those it documents.
+    const document = JsonSchema.toDocumentDraft07(Schema.toJsonSchemaDocument(Event, { onExcessProperty: "error" }))
+    const schema = JSON.stringify({ $schema: JsonSchema.META_SCHEMA_URI_DRAFT_07, definitions: document.definitions, ...document.schema }, null, 2) + "\n"
     if (update) writeFileSync(join(root, "docs/wait-for.schema.json"), schema)
     else expect(read("docs/wait-for.schema.json"), "out of date: npm run docs -w @effect-connect/example-wait-for").toBe(schema)
   })

@@ -91,7 +91,7 @@ export const close = (server: Server) => new Promise<void>((resolve) => server.c
  */
 export const refusingPort = async () => {
   const scope = Effect.runSync(Scope.make())
-  const port = await Effect.runPromise(Scope.extend(ownPort("refusing"), scope))
+  const port = await Effect.runPromise(Scope.provide(ownPort("refusing"), scope))
   return { port, release: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
