@@ -12,11 +12,16 @@
 //   RACE_POLICY=<module path>                         measure the Policy that module exports (another
 //                                                     build of Policy.race, to compare) in place of dist's
 //   RACE_LIMIT_S=<seconds>                            a child's time limit (default 120)
+//   BENCH_ROWS=race                                   from `npm run bench`: only this table (connect or clients: none of it)
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { performance } from "node:perf_hooks"
 import { setImmediate as turn } from "node:timers/promises"
 import { Effect, Exit, Fiber } from "effect"
+
+// Part of `npm run bench`, after the connect rows: BENCH_ROWS=connect|clients leaves it out.
+const rows = process.env.BENCH_ROWS ?? "all"
+if (rows !== "all" && rows !== "race" && process.argv[2] !== "one") process.exit(0)
 
 const sizes = [10, 100, 1_000, 10_000]
 const limit = Number(process.env.RACE_LIMIT_S ?? 120)
