@@ -1,6 +1,6 @@
 // npm run bench: connect-then-close on loopback, unix and TCP (over 8 ports), sequential and 64
 // in flight, in one run: NativeConnector (alone, and adopted by a net.Socket that is then
-// destroyed) vs net.connect vs Effect.async(net.connect) vs NodeSocket.makeNet vs C, against a C
+// destroyed) vs net.connect vs Effect.callback(net.connect) vs NodeSocket.makeNet vs C, against a C
 // acceptor in its own process, and the "floor": the
 // addon's bare syscalls in an Effect scope, what any Effect connect on this runtime costs. Then memory per open
 // connection, event-loop lag with 10k connects in flight, and a storm of 10k connects timing out
@@ -20,17 +20,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Deferred, Effect, Exit, Layer, Runtime, Scope } from "effect"
+import { Effect, Layer, Scope } from "effect"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import * as Socket from "@effect/platform/Socket"
+import * as Socket from "effect/socket/Socket"
 import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 import { binding } from "../dist/internal/binding.js"
 
 const TCP_PORTS = 8
-const runtime = await Effect.runPromise(Layer.toRuntime(NativeConnector.layer).pipe(Effect.scoped))
-// How an app runs effects against a built runtime.
-const run = Runtime.runPromise(runtime)
+// How an app runs effects against a built runtime: the layer built once, each effect run with
+// its services (no ManagedRuntime, which also tracks every fiber it starts).
+const services = await Effect.runPromise(Effect.scoped(Layer.build(NativeConnector.layer)))
+const run = Effect.runPromiseWith(services)
 
 // A target is a unix path or the first of TCP_PORTS ports; op k goes to port base + k % 8.
 const targetsOf = (target) =>
@@ -55,8 +56,8 @@ const contenders = {
   "net.connect": { promise: (t) => netOnce(t.opts) },
   // For users who need a net.Socket: ours adopted by one, then destroyed, as net.connect's is.
   "native+net.Socket": { effect: (t) => Effect.scoped(Effect.map(Connector.connect(t.address), (c) => c.toNodeSocket().destroy())) },
-  "Effect.async(net)": {
-    effect: (t) => Effect.async((resume) => {
+  "Effect.callback(net)": {
+    effect: (t) => Effect.callback((resume) => {
       const s = netConnect(t.opts, () => { s.destroy(); resume(Effect.void) })
       s.once("error", (e) => resume(Effect.fail(e)))
     })
@@ -73,10 +74,11 @@ const contenders = {
       return Scope.addFinalizer(scope, Effect.sync(() => binding.close(s)))
     })))
   },
-  // makeNet alone is lazy: `run` opens the socket; closing from onOpen ends the run.
+  // makeNet alone is lazy: acquiring the reader opens the socket; a CloseEvent destroys it, as
+  // net.connect's is, and the scope's close releases the rest.
   makeNet: {
-    effect: (t) => Effect.flatMap(NodeSocket.makeNet(t.opts), (socket) =>
-      socket.runRaw(() => {}, { onOpen: Effect.flatMap(socket.writer, (w) => w(new Socket.CloseEvent())) }).pipe(Effect.scoped, Effect.ignore))
+    effect: (t) => Effect.scoped(Effect.flatMap(NodeSocket.makeNet(t.opts), (socket) =>
+      Effect.andThen(socket.reader, Effect.flatMap(socket.writer, (w) => w.write(new Socket.CloseEvent())))))
   }
 }
 
@@ -151,12 +153,11 @@ const rss = async (who, path) => {
     }
     for (const s of all) s.destroy()
   } else if (who === "makeNet") {
+    // Each held open by its reader, acquired in the one scope that closes them all.
     await run(Effect.scoped(Effect.gen(function*() {
       for (let i = 1; i <= 2 * K; i++) {
         const socket = yield* NodeSocket.makeNet(opts)
-        const open = yield* Deferred.make()
-        yield* Effect.forkScoped(socket.runRaw(() => {}, { onOpen: Deferred.succeed(open, undefined) }))
-        yield* Deferred.await(open)
+        yield* socket.reader
         mark(i)
       }
     })))
@@ -216,7 +217,7 @@ const storm = async (who, port) => {
   const to = Address.tcp("127.0.0.1", port)
   const one = who === "native"
     ? Effect.scoped(Connector.connect(to, { timeout: "1 second" }))
-    : Effect.scoped(Effect.timeoutFail(Effect.never, { duration: "1 second", onTimeout: () => "timeout" }))
+    : Effect.scoped(Effect.timeoutOrElse(Effect.never, { duration: "1 second", orElse: () => Effect.fail("timeout") }))
   const fds = () => readdirSync("/proc/self/fd").length
   const before = fds()
   let outcomes = []
@@ -305,14 +306,14 @@ const main = async () => {
     console.log(`connects/s, connect then close (N = ${N}; makeNet ${Math.min(N, 2000)}; median of ${ROUNDS} interleaved rounds)`)
     console.table(rows.map((x) => ({
       row: x.row, native: f(x.native), floor: f(x.floor), "net.connect": f(x["net.connect"]),
-      "native+net.Socket": f(x["native+net.Socket"]), "Effect.async(net)": f(x["Effect.async(net)"]), makeNet: f(x.makeNet), C: f(x.C),
+      "native+net.Socket": f(x["native+net.Socket"]), "Effect.callback(net)": f(x["Effect.callback(net)"]), makeNet: f(x.makeNet), C: f(x.C),
       "native/C": r(x.native, x.C), "native/net": r(x.native, x["net.connect"]), "native/makeNet": r(x.native, x.makeNet),
       "native/floor": r(x.native, x.floor), "floor/C": r(x.floor, x.C), "(native+net.Socket)/net": r(x["native+net.Socket"], x["net.connect"])
     })))
     console.log("latency p50 / p99, microseconds")
     console.table(rows.map((x) => ({
       row: x.row, native: lat(x.native), floor: lat(x.floor), "net.connect": lat(x["net.connect"]),
-      "native+net.Socket": lat(x["native+net.Socket"]), "Effect.async(net)": lat(x["Effect.async(net)"]),
+      "native+net.Socket": lat(x["native+net.Socket"]), "Effect.callback(net)": lat(x["Effect.callback(net)"]),
       makeNet: lat(x.makeNet), C: lat(x.C)
     })))
     console.log("memory per open connection (5000 held open on unix; bytes, after gc)")

@@ -282,9 +282,9 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   return Num(info.Env(), sys::Listen(fd, backlog));
 }
 
-// close(2). Returns 0 or -errno (-EBADF); EINTR counts as closed and gives 0. A poll still
-// active on the fd in this thread is retired first (its callback later gets -EBADF), so libuv
-// never watches a reused descriptor. Does not handle: SO_LINGER, shutdown(2).
+// close(2). Returns 0 or -errno (-EBADF); EINTR counts as closed and gives 0. A poll or watch
+// still active on the fd in this thread is retired first (its callback later gets -EBADF), so
+// libuv never watches a reused descriptor. Does not handle: SO_LINGER, shutdown(2).
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
@@ -463,6 +463,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvfrom", Napi::Function::New<RecvFrom>(env, "recvfrom"));
   exports.Set("pollNow", Napi::Function::New<PollNow>(env, "pollNow"));
   exports.Set("poll", Napi::Function::New<Poll>(env, "poll"));
+  exports.Set("watch", Napi::Function::New<Watch>(env, "watch"));
   InitPoll(env, exports, data);
   return exports;
 }

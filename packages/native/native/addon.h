@@ -25,15 +25,16 @@ constexpr int kRecvMax = 1 << 20;
 
 // Per-environment state (the main thread and every worker thread get their own).
 struct AddonData {
-  // Active polls by file descriptor: one at most per fd (libuv misbehaves with two), and the
-  // list that close(fd) and environment teardown go through.
+  // Active polls and watches by file descriptor: one at most per fd (libuv misbehaves with
+  // two), and the list that close(fd) and environment teardown go through.
   std::unordered_map<int, PollReq*> polls;
-  // Polls retired by close(fd) whose callback is still to be called (from uv_close's
-  // callback), so that teardown can drop them before JavaScript is gone.
+  // Polls and watches retired by close(fd) whose callback is still to be called (from
+  // uv_close's callback), so that teardown can drop them before JavaScript is gone.
   std::unordered_set<PollReq*> deferred;
-  // The PollHandle class.
+  // The PollHandle and WatchHandle classes.
   Napi::FunctionReference pollHandleClass;
-  // Set by the PollHandle constructor's caller: the poll the next instance belongs to.
+  Napi::FunctionReference watchHandleClass;
+  // Set by the handle constructors' caller: the request the next instance belongs to.
   PollReq* constructing = nullptr;
   // recvfrom's receive buffer for requests up to its size (a UDP datagram's largest payload
   // fits); larger requests allocate for the call only.
@@ -50,10 +51,11 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t index, const char* name, int*
 // poll.cc
 void InitPoll(Napi::Env env, Napi::Object exports, AddonData* data);
 Napi::Value Poll(const Napi::CallbackInfo& info);
-// Stops and closes the poll on `fd`, if any, before the descriptor is closed: libuv would
-// otherwise keep watching a number the kernel may hand to the next socket. Its callback is
-// called later (from the handle's close callback) with status -EBADF, unless cancel() comes
-// first.
+Napi::Value Watch(const Napi::CallbackInfo& info);
+// Stops and closes the poll or watch on `fd`, if any, before the descriptor is closed: libuv
+// would otherwise keep watching a number the kernel may hand to the next socket. Its callback
+// is called later (from the handle's close callback) with status -EBADF, unless cancel() (a
+// watch: close()) comes first.
 void ClosePollsOnFd(napi_env env, AddonData* data, int fd);
 
 }  // namespace ec

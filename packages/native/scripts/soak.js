@@ -6,7 +6,7 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Runtime } from "effect"
+import { Effect, Layer } from "effect"
 import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
 
@@ -21,8 +21,8 @@ require("node:net").createServer((s) => s.destroy()).listen({ path: process.argv
 `, path], { stdio: ["ignore", "pipe", "inherit"] })
 await new Promise((resolve) => listener.stdout.once("data", resolve))
 
-const runtime = await Effect.runPromise(Layer.toRuntime(NativeConnector.layer).pipe(Effect.scoped))
-const run = Runtime.runPromise(runtime)
+const services = await Effect.runPromise(Effect.scoped(Layer.build(NativeConnector.layer)))
+const run = Effect.runPromiseWith(services)
 const fds = () => readdirSync("/proc/self/fd").length
 const mib = (bytes) => (bytes / 1048576).toFixed(1)
 const report = (done, started) => {
@@ -44,7 +44,7 @@ try {
     const worker = Effect.suspend(() => {
       if (next >= mark) return Effect.void
       next++
-      return Effect.zipRight(Effect.catchAll(once, (e) => Effect.sync(() => failures[e._tag] = (failures[e._tag] ?? 0) + 1)), worker)
+      return Effect.andThen(Effect.catch(once, (e) => Effect.sync(() => failures[e._tag] = (failures[e._tag] ?? 0) + 1)), worker)
     })
     await run(Effect.all(Array.from({ length: IN_FLIGHT }, () => worker), { concurrency: "unbounded", discard: true }))
     report(mark, started)

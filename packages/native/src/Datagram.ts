@@ -10,6 +10,7 @@ import { Effect, type Scope, Stream } from "effect"
 import { binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
+import { Waiters } from "./internal/waiters.js"
 
 /**
  * @since 0.1.0
@@ -42,9 +43,17 @@ export interface Datagram {
   readonly fd: number
   /** connect(2): associate, re-associate, or (to `Address.unspecified`) dissolve. */
   readonly connect: (peer: Address.Tcp | Address.Unix | Address.Unspecified) => Effect.Effect<void, Error>
-  /** send(2) to the peer; `DestinationRequired` when there is none. */
+  /**
+   * send(2) to the peer; `DestinationRequired` when there is none. While the datagram cannot
+   * be queued (a unix peer's queue is full) it waits, behind the sends already waiting:
+   * concurrent sends go out in the order they were made.
+   */
   readonly send: (data: Uint8Array) => Effect.Effect<number, Error>
-  /** The datagrams received, waiting on the main loop between them. */
+  /**
+   * The datagrams received, waiting on the main loop between them. Concurrent receives (of
+   * several streams, or fibers) get the datagrams in the order they asked. Sends and receives
+   * wait together; closing the scope fails those still waiting as after close (EBADF).
+   */
   readonly receive: Stream.Stream<Message, Error>
   /** getpeername(2); `NotConnected` when there is no association. */
   readonly peer: Effect.Effect<Address.Address, Error>
@@ -131,16 +140,22 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
     // operation then fails as EBADF would, without the kernel being asked about that number.
     const ifOpen = <A>(syscall: ConnectError.Syscall, operation: () => Effect.Effect<A, Error>): Effect.Effect<A, Error> =>
       Effect.suspend(() => socket.isOpen() ? operation() : fd.check(-EBADF, syscall, context(peer)) as Effect.Effect<never, Error>)
-    const retryWhenBusy = <A>(events: number, attempt: () => A | number): Effect.Effect<A, Error> =>
-      ifOpen(events === c.POLL_READABLE ? "recv" : "send", () => {
-        const result = attempt()
-        if (result === -Errno.codeOf("EAGAIN", Errno.currentPlatform)) {
-          return Effect.zipRight(fd.ready(binding, s, events, context(peer)), retryWhenBusy(events, attempt))
-        }
-        return typeof result === "number" && result < 0
-          ? fd.check(result, events === c.POLL_READABLE ? "recv" : "send", context(peer)) as Effect.Effect<never, Error>
-          : Effect.succeed(result as A)
-      })
+    // Sends and receives that would block wait their turn on one watch of the fd. The scope
+    // fails the waiters still there as after close, and closes the watch, before the fd closes.
+    const waiters = new Waiters(binding, s)
+    yield* Effect.addFinalizer(() => Effect.sync(() => waiters.close()))
+    const settle = <A>(result: A | number, syscall: ConnectError.Syscall): Effect.Effect<A, Error> =>
+      typeof result === "number" && result < 0
+        ? fd.check(result, syscall, context(peer)) as Effect.Effect<never, Error>
+        : Effect.succeed(result as A)
+    const whenReady = <A>(events: number, attempt: () => A | number): Effect.Effect<A, Error> => {
+      const syscall = events === c.POLL_READABLE ? "recv" : "send"
+      return ifOpen(syscall, () =>
+        Effect.callback<A, Error>((resume) => {
+          const cancel = waiters.run(events, attempt, (result, watchFailed) => resume(settle(result, watchFailed ? "poll" : syscall)))
+          return cancel === undefined ? undefined : Effect.sync(cancel)
+        }))
+    }
     return {
       fd: s,
       connect: (to) =>
@@ -149,15 +164,15 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
           const rc = binding.connect(s, sa)
           const ctx = context(Address.format(to))
           // EACCES is a broadcast destination without SO_BROADCAST, or a prohibition: ask.
-          const denied = rc === -EACCES && fd.isBroadcastDenial(binding, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
+          const denied = rc === -EACCES && fd.isBroadcastDenial(binding, s, sa) ? { ...ctx, permission: "broadcast" as const } : ctx
           return Effect.asVoid(fd.check(rc, "connect", denied))
         })),
       send: (data) =>
-        data instanceof Uint8Array ? retryWhenBusy(c.POLL_WRITABLE, () => binding.send(s, data)) : Effect.fail(
+        data instanceof Uint8Array ? whenReady(c.POLL_WRITABLE, () => binding.send(s, data)) : Effect.fail(
           new ConnectError.InvalidAddress({ input: peer, field: "option", reason: `data must be a Uint8Array, got ${ConnectError.shown(data)}` })
         ),
-      receive: Stream.repeatEffect(
-        Effect.map(retryWhenBusy(c.POLL_READABLE, () => binding.recvfrom(s, maxBytes)), (r) => ({
+      receive: Stream.fromEffectRepeat(
+        Effect.map(whenReady(c.POLL_READABLE, () => binding.recvfrom(s, maxBytes)), (r) => ({
           data: r.data,
           from: fromSockAddr(r.from)
         }))

@@ -24,7 +24,7 @@ export const resolve = (host: string) =>
   }).pipe(
     Effect.flatMap((found) => {
       const addresses = found.map((a): Resolver.Resolved => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))
-      return Arr.isNonEmptyReadonlyArray(addresses)
+      return Arr.isReadonlyArrayNonEmpty(addresses)
         ? Effect.succeed(addresses)
         : Effect.fail(new ConnectError.HostNotFound({ host }))
     })

@@ -39,8 +39,13 @@ console.log(JSON.stringify(out))
     "-e",
     script
   ]
+  // Without NODE_EXTRA_CA_CERTS: Node reads that file on a thread of its own once node:tls
+  // loads (effect's NodeSocket imports it), and the open file would take a descriptor from a child
+  // that counts them to the last one (the RLIMIT_NOFILE recipe).
+  const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env
   const result = spawnSync(command[0]!, command.slice(1), {
     cwd: new URL("..", import.meta.url).pathname,
+    env,
     encoding: "utf8",
     timeout: options.timeout ?? 30_000
   })

@@ -1,12 +1,12 @@
 import { Address, ConnectError } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import { createSocket, type Socket } from "node:dgram"
 import { Datagram } from "@effect-connect/native"
 import { fdCount } from "./support.js"
 
 const udpPeer = Effect.acquireRelease(
-  Effect.async<Socket>((resume) => {
+  Effect.callback<Socket>((resume) => {
     const socket = createSocket("udp4")
     socket.bind(0, "127.0.0.1", () => resume(Effect.succeed(socket)))
   }),
@@ -14,14 +14,14 @@ const udpPeer = Effect.acquireRelease(
 )
 const portOf = (s: Socket) => s.address().port
 const nextMessage = (s: Socket) =>
-  Effect.async<string>((resume) => {
+  Effect.callback<string>((resume) => {
     s.once("message", (m) => resume(Effect.succeed(m.toString())))
   })
 const sendFrom = (s: Socket, text: string, port: number) =>
-  Effect.async<void>((resume) => s.send(text, port, "127.0.0.1", () => resume(Effect.void)))
+  Effect.callback<void>((resume) => s.send(text, port, "127.0.0.1", () => resume(Effect.void)))
 
 describe("Datagram: the seed's association semantics on the real kernel", () => {
-  it.scopedLive("associate, receive only from the peer, re-associate, dissolve", () =>
+  it.live("associate, receive only from the peer, re-associate, dissolve", () =>
     Effect.gen(function*() {
       const a = yield* udpPeer
       const b = yield* udpPeer
@@ -32,22 +32,21 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
 
       yield* d.connect(Address.tcp("127.0.0.1", portOf(a)))
       expect(yield* d.peer).toEqual(Address.tcp("127.0.0.1", portOf(a)))
-      const fiber = yield* Effect.fork(nextMessage(a))
+      const fiber = yield* Effect.forkChild(nextMessage(a))
       yield* d.send(new TextEncoder().encode("to a"))
       expect(yield* Fiber.join(fiber)).toBe("to a")
 
       // b is not the peer: the kernel drops its datagram; a's arrives
       yield* sendFrom(b, "from b", myPort)
       yield* sendFrom(a, "from a", myPort)
-      const first = yield* Stream.runCollect(Stream.take(d.receive, 1))
-      const [message] = Chunk.toReadonlyArray(first)
+      const [message] = yield* Stream.runCollect(Stream.take(d.receive, 1))
       expect(new TextDecoder().decode(message!.data)).toBe("from a")
       expect(message!.from).toEqual(Address.tcp("127.0.0.1", portOf(a)))
 
       // re-associate with b
       yield* d.connect(Address.tcp("127.0.0.1", portOf(b)))
       expect(yield* d.peer).toEqual(Address.tcp("127.0.0.1", portOf(b)))
-      const toB = yield* Effect.fork(nextMessage(b))
+      const toB = yield* Effect.forkChild(nextMessage(b))
       yield* d.send(new TextEncoder().encode("to b"))
       expect(yield* Fiber.join(toB)).toBe("to b")
 
@@ -58,7 +57,7 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
         .toMatchObject({ _tag: "DestinationRequired", errno: "EDESTADDRREQ", code: 89, syscall: "send" })
     }))
 
-  it.scoped("a broadcast address needs SO_BROADCAST: PermissionDenied { reason: broadcast }", () =>
+  it.effect("a broadcast address needs SO_BROADCAST: PermissionDenied { reason: broadcast }", () =>
     Effect.gen(function*() {
       const without = yield* Datagram.make("udp4")
       expect(yield* Effect.flip(without.connect(Address.tcp("127.255.255.255", 9)))).toMatchObject({
@@ -69,7 +68,7 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       yield* withFlag.connect(Address.tcp("127.255.255.255", 9))
     }))
 
-  it.scoped("maxBytes outside 1..maxBytesLimit is InvalidAddress { field: option } before any socket is made", () =>
+  it.effect("maxBytes outside 1..maxBytesLimit is InvalidAddress { field: option } before any socket is made", () =>
     Effect.gen(function*() {
       const before = fdCount()
       for (const maxBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, 2 ** 53, Datagram.maxBytesLimit + 1]) {
@@ -82,7 +81,7 @@ describe("Datagram: the seed's association semantics on the real kernel", () => 
       yield* Datagram.make("udp4", { maxBytes: Datagram.maxBytesLimit })
     }))
 
-  it.scoped("a family other than udp4, udp6 or unix is InvalidAddress { field: family } before any socket is made, never a unix socket", () =>
+  it.effect("a family other than udp4, udp6 or unix is InvalidAddress { field: family } before any socket is made, never a unix socket", () =>
     Effect.gen(function*() {
       const before = fdCount()
       for (const family of ["udp", "tcp4", "UDP4", "", null]) {

@@ -7,7 +7,7 @@ import { NativeConnector } from "@effect-connect/native"
 import { ownPort } from "./support.js"
 
 describe("policies over real connects", () => {
-  it.scopedLive("refused retries under a deadline: TimedOut that keeps the refusal and the attempt count", () =>
+  it.live("refused retries under a deadline: TimedOut that keeps the refusal and the attempt count", () =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
       const error = yield* Connector.connect(Address.tcp("127.0.0.1", port)).pipe(
@@ -30,12 +30,12 @@ describe("policies over real connects", () => {
       ))
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scopedLive("a per-attempt timeout says it was ours, with its length", () =>
+  it.live("a per-attempt timeout says it was ours, with its length", () =>
     Effect.gen(function*() {
       const port = yield* ownPort("stuck")
       const to = Address.tcp("127.0.0.1", port)
       // fill the accept queue (backlog 0 holds one; a second is kept in SYN state)
-      for (let i = 0; i < 2; i++) yield* Effect.either(Connector.connect(to, { timeout: "300 millis" }))
+      for (let i = 0; i < 2; i++) yield* Effect.result(Connector.connect(to, { timeout: "300 millis" }))
       const error = yield* Effect.flip(Connector.connect(to, { timeout: "200 millis" }))
       expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "attempt", elapsed: 200 })
       expect(error.message).toBe(`connect tcp://127.0.0.1:${port}: the per-attempt timeout of 200 ms passed before the connect finished`)

@@ -8,7 +8,7 @@ import { ownPort } from "./support.js"
 const stuckListener = ownPort("stuck")
 
 describe("kernel states", () => {
-  it.scopedLive("two SO_REUSEADDR sockets on one local address and port to one destination: AddressNotAvailable, permanent", () =>
+  it.live("two SO_REUSEADDR sockets on one local address and port to one destination: AddressNotAvailable, permanent", () =>
     Effect.gen(function*() {
       const port = yield* stuckListener
       // below the ephemeral range, so no other connect holds it
@@ -22,12 +22,12 @@ describe("kernel states", () => {
       })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scopedLive("SYNs dropped by a full backlog: the kernel's ETIMEDOUT with TCP_SYNCNT=1, and our deadline", () =>
+  it.live("SYNs dropped by a full backlog: the kernel's ETIMEDOUT with TCP_SYNCNT=1, and our deadline", () =>
     Effect.gen(function*() {
       const port = yield* stuckListener
       const to = Address.tcp("127.0.0.1", port)
       // fill the accept queue (backlog 0 holds one; a second is kept in SYN state)
-      for (let i = 0; i < 2; i++) yield* Effect.either(Connector.connect(to, { timeout: "300 millis" }))
+      for (let i = 0; i < 2; i++) yield* Effect.result(Connector.connect(to, { timeout: "300 millis" }))
       const deadline = yield* Effect.flip(Connector.connect(to, { timeout: "200 millis" }))
       expect(deadline).toMatchObject({ _tag: "TimedOut", errno: "ETIMEDOUT", source: "deadline", address: `tcp://127.0.0.1:${port}` })
       const kernel = yield* Effect.flip(Connector.connect(to, { linux: { synRetries: 1 }, timeout: "10 seconds" }))
@@ -36,10 +36,10 @@ describe("kernel states", () => {
       })
     }).pipe(Effect.provide(NativeConnector.layer)), 20_000)
 
-  it.scopedLive("a handshake completed, then the listener closed before accepting: ConnectionReset from SO_ERROR", () =>
+  it.live("a handshake completed, then the listener closed before accepting: ConnectionReset from SO_ERROR", () =>
     Effect.gen(function*() {
       const listener = yield* Scope.make()
-      const port = yield* Scope.extend(stuckListener, listener)
+      const port = yield* Scope.provide(stuckListener, listener)
       const to = Address.tcp("127.0.0.1", port)
       const fd = yield* Raw.socket("inet", "stream")
       // On loopback the handshake is done when connect(2) returns EINPROGRESS: the connection

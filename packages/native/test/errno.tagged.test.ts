@@ -16,7 +16,7 @@ import { listening, ownPort, tempDir } from "./support.js"
 const raw = { syscall: "connect", transient: false } as const
 
 describe("state errors through the raw API", () => {
-  it.scopedLive("EISCONN, EBADF, ENOTSOCK, EAFNOSUPPORT, EINVAL", () =>
+  it.live("EISCONN, EBADF, ENOTSOCK, EAFNOSUPPORT, EINVAL", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "s.sock")
@@ -46,22 +46,22 @@ describe("state errors through the raw API", () => {
       })
     }))
 
-  it.scopedLive("pendingError proves the connection: no error while the SYN is unanswered is AlreadyInProgress", () =>
+  it.live("pendingError proves the connection: no error while the SYN is unanswered is AlreadyInProgress", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
       // The black hole's accept queue takes one or two; after that SYNs are dropped.
       const fds: Array<number> = []
       for (let i = 0; i < 4; i++) {
         const fd = yield* Raw.socket("inet", "stream")
-        yield* Effect.either(Raw.connect(fd, to))
+        yield* Effect.result(Raw.connect(fd, to))
         fds.push(fd)
       }
       yield* Effect.sleep("20 millis")
       // SO_ERROR is 0 for every one of them; only the ones in the queue are connected.
-      const outcomes = yield* Effect.forEach(fds, (fd) => Effect.either(Raw.pendingError(fd, to)))
-      const lefts = outcomes.flatMap((o) => o._tag === "Left" ? [o.left] : [])
-      expect(lefts.length).toBeGreaterThan(0)
-      for (const e of lefts) {
+      const outcomes = yield* Effect.forEach(fds, (fd) => Effect.result(Raw.pendingError(fd, to)))
+      const failures = outcomes.flatMap((o) => o._tag === "Failure" ? [o.failure] : [])
+      expect(failures.length).toBeGreaterThan(0)
+      for (const e of failures) {
         expect(e).toMatchObject({ _tag: "AlreadyInProgress", errno: "EALREADY", code: 114, address: Address.format(to), ...raw })
       }
     }))
@@ -69,11 +69,11 @@ describe("state errors through the raw API", () => {
   // A failed socket polls writable for ever, and its SO_ERROR is 0 once read: so a second look
   // (a retry around writable + pendingError, say) used to read as a connection. connect(2) again
   // names the failure whose errno is gone. (ConnectionAborted is core's new row for ECONNABORTED.)
-  it.scopedLive("pendingError after the error was read: ConnectionAborted, never a connection", () =>
+  it.live("pendingError after the error was read: ConnectionAborted, never a connection", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("refusing"))
       const fd = yield* Raw.socket("inet", "stream")
-      yield* Effect.either(Raw.connect(fd, to))
+      yield* Effect.result(Raw.connect(fd, to))
       yield* Raw.writable(fd)
       expect(yield* Effect.flip(Raw.pendingError(fd, to))).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED" })
       yield* Raw.writable(fd)
@@ -82,15 +82,15 @@ describe("state errors through the raw API", () => {
       })
     }))
 
-  it.scopedLive("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
+  it.live("EINPROGRESS, then EALREADY while the SYN is unanswered", () =>
     Effect.gen(function*() {
       const to = Address.tcp("127.0.0.1", yield* ownPort("stuck"))
       let already: unknown
       for (let i = 0; i < 8 && already === undefined; i++) {
         const fd = yield* Raw.socket("inet", "stream")
         expect(yield* Effect.flip(Raw.connect(fd, to))).toMatchObject({ _tag: "InProgress", errno: "EINPROGRESS", code: 115, ...raw })
-        const again = yield* Effect.either(Raw.connect(fd, to))
-        if (again._tag === "Left") already = again.left
+        const again = yield* Effect.result(Raw.connect(fd, to))
+        if (again._tag === "Failure") already = again.failure
       }
       expect(already).toMatchObject({
         _tag: "AlreadyInProgress", errno: "EALREADY", code: 114, address: Address.format(to), ...raw

@@ -26,7 +26,7 @@ let refusingPort = 0
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ec-prop-"))
-  ;[listenerPort, refusingPort] = await Effect.runPromise(Scope.extend(Effect.all([
+  ;[listenerPort, refusingPort] = await Effect.runPromise(Scope.provide(Effect.all([
     rawListener("inet", { family: c.AF_INET, address: "127.0.0.1", port: 0 }),
     ownPort("refusing"),
     ...unixListeners.flatMap((name) => [
@@ -51,18 +51,18 @@ const attempt = async (property: string, address: Address.Address, options?: Con
   const before = fdCount()
   const exit = await Effect.runPromiseExit(
     Effect.scoped(Effect.map(Connector.connect(address, options), (connection) => connection.remote)).pipe(
-      Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "hung" as const }),
+      Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail("hung" as const) }),
       Effect.provide(connector)
     )
   )
   expect(fdCount(), "fds left over").toBe(before)
-  outcomes[property]!.add(Exit.isSuccess(exit) ? "ok" : Cause.failureOption(exit.cause).pipe((e) => (e._tag === "Some" ? (e.value as { _tag: string })._tag : "none")))
+  outcomes[property]!.add(Exit.isSuccess(exit) ? "ok" : Cause.findErrorOption(exit.cause).pipe((e) => (e._tag === "Some" ? (e.value as { _tag: string })._tag : "none")))
   if (Exit.isSuccess(exit)) {
     // A name's connection is to the address the resolver gave (the static table's only one).
     const named = address._tag === "Tcp" && Address.ipVersion(address) === undefined
     expect(exit.value).toEqual(named ? Address.tcp("127.0.0.1", address.port) : address)
   } else {
-    const error = Cause.failureOption(exit.cause)
+    const error = Cause.findErrorOption(exit.cause)
     expect(error._tag === "Some" && ConnectError.isConnectError(error.value), Cause.pretty(exit.cause)).toBe(true)
   }
   return exit
@@ -151,7 +151,7 @@ describe("NativeConnector under hostile input", () => {
       for (const exit of exits) {
         expect(relative && Exit.isSuccess(exit), "a relative path was used").toBe(false)
         if (Exit.isFailure(exit)) {
-          const error = Cause.failureOption(exit.cause)
+          const error = Cause.findErrorOption(exit.cause)
           expect(error._tag === "Some" && ConnectError.isConnectError(error.value), Cause.pretty(exit.cause)).toBe(true)
         }
       }
@@ -184,9 +184,9 @@ describe("Raw under hostile descriptors", () => {
       const before = fdCount()
       const exit = await Effect.runPromiseExit(Effect.suspend(() => calls[name]!(s as number)))
       expect(fdCount(), "fds left over").toBe(before)
-      expect(Exit.isFailure(exit) && !Cause.isDie(exit.cause), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded").toBe(true)
+      expect(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded").toBe(true)
       if (Exit.isSuccess(exit)) return
-      const error = Cause.failureOption(exit.cause)
+      const error = Cause.findErrorOption(exit.cause)
       if (typeof s === "number" && (s | 0) === s) expect(error).toMatchObject({ _tag: "Some", value: { _tag: "BadDescriptor", errno: "EBADF" } })
       else {
         expect(error).toMatchObject({ _tag: "Some", value: { _tag: "InvalidOption", option: "fd" } })
@@ -204,7 +204,7 @@ describe("Raw under hostile descriptors", () => {
       const known = ["inet", "inet6", "unix"].includes(family as string) && ["stream", "datagram"].includes(type as string)
       if (known) expect(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toBe(true)
       else {
-        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject({
+        expect(Exit.isFailure(exit) && Cause.findErrorOption(exit.cause)).toMatchObject({
           _tag: "Some",
           value: { _tag: "InvalidOption", option: ["inet", "inet6", "unix"].includes(family as string) ? "type" : "family" }
         })

@@ -25,7 +25,7 @@ const leftOver = <A, E, R>(times: number, effect: Effect.Effect<A, E, R>) =>
 // socket) or EINVAL (IPv6 socket), whose messages tell of missing IPv6 and blackhole routes: the
 // input alone decides it, so it is the option's problem, before socket(2).
 describe("a local host of the other family than the address", () => {
-  it.scoped.each([
+  it.effect.each([
     ["127.0.0.1", "::1", 6, 4],
     ["::1", "127.0.0.1", 4, 6],
     ["127.0.0.1", "::ffff:127.0.0.1", 6, 4]
@@ -43,7 +43,7 @@ describe("a local host of the other family than the address", () => {
 describe("zones are looked up as own properties", () => {
   const zones = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]
 
-  it.scoped.each(zones)("%s: unknown zone, remote or local, with no fd left over", (zone) =>
+  it.effect.each(zones)("%s: unknown zone, remote or local, with no fd left over", (zone) =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
       const remote = Address.tcp(`fe80::1%${zone}`, 80)
@@ -57,7 +57,7 @@ describe("zones are looked up as own properties", () => {
       expect(yield* leftOver(20, Connector.connect(Address.tcp("::1", port), local))).toBe(0)
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scoped.each(zones)("%s: Raw and Datagram fail typed, never throw", (zone) =>
+  it.effect.each(zones)("%s: Raw and Datagram fail typed, never throw", (zone) =>
     Effect.gen(function*() {
       const address = Address.tcp(`fe80::1%${zone}`, 80)
       const failure = { _tag: "InvalidAddress", field: "host", reason: `has an unknown zone: ${zone}` }
@@ -81,7 +81,7 @@ describe("integer options are checked before socket(2)", () => {
     ["local.port 1.5", { local: { port: 1.5 } }],
     ["keepAlive 2", { keepAlive: 2 as never }]
   ]
-  it.scoped.each(cases)("%s: InvalidAddress naming the option, no fd left over", ([name, options]) =>
+  it.effect.each(cases)("%s: InvalidAddress naming the option, no fd left over", ([name, options]) =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
       const connect = Connector.connect(Address.tcp("127.0.0.1", port), options)
@@ -90,7 +90,7 @@ describe("integer options are checked before socket(2)", () => {
       expect(yield* leftOver(20, connect)).toBe(0)
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scoped("the kernel's range ends are accepted: synRetries 1 and 127, userTimeout 0 and 2^31-1 ms", () =>
+  it.effect("the kernel's range ends are accepted: synRetries 1 and 127, userTimeout 0 and 2^31-1 ms", () =>
     Effect.gen(function*() {
       const port = yield* rawListener("inet", { family: c.AF_INET, address: "127.0.0.1", port: 0 })
       for (const linux of [{ synRetries: 1, userTimeout: 0 }, { synRetries: 127, userTimeout: 2 ** 31 - 1 }]) {
@@ -101,7 +101,7 @@ describe("integer options are checked before socket(2)", () => {
 })
 
 describe("hosts that getaddrinfo would read as another address never reach it", () => {
-  it.scoped.each(["0x7f.1", "0x7f000001", "0x7f.0.0.1", "127.1", "2130706433", "0177.0.0.1"])("%s", (host) =>
+  it.effect.each(["0x7f.1", "0x7f000001", "0x7f.0.0.1", "127.1", "2130706433", "0177.0.0.1"])("%s", (host) =>
     Effect.gen(function*() {
       const server = yield* listening(0, (s) => s.destroy(), "127.0.0.1")
       const port = (server.address() as { port: number }).port
@@ -112,7 +112,7 @@ describe("hosts that getaddrinfo would read as another address never reach it", 
 })
 
 describe("unix names reach exactly their bytes", () => {
-  it.scoped("a lone surrogate is refused, not sent to the U+FFFD file", () =>
+  it.effect("a lone surrogate is refused, not sent to the U+FFFD file", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* listening(join(dir, "x\uFFFD"))
@@ -128,14 +128,14 @@ describe("unix names reach exactly their bytes", () => {
       })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scoped("a relative path is refused, not resolved against the working directory", () =>
+  it.effect("a relative path is refused, not resolved against the working directory", () =>
     Effect.gen(function*() {
       expect(yield* Effect.flip(Connector.connect(Address.unix("app.sock")))).toMatchObject({
         _tag: "InvalidAddress", input: "unix:app.sock", field: "path", reason: expect.stringMatching(/^is relative/)
       })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scoped("a path that is not UTF-8: connected as written (U+DC80..U+DCFF), read back by getsockname as it is", () =>
+  it.effect("a path that is not UTF-8: connected as written (U+DC80..U+DCFF), read back by getsockname as it is", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* rawListener("unix", { family: c.AF_UNIX, address: bytesOf(dir, "/", [0xff, 0x2e]), port: 0 })
@@ -151,7 +151,7 @@ describe("unix names reach exactly their bytes", () => {
       expect(yield* Raw.localAddress(a)).toEqual(Address.abstract(name))
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scopedLive("two datagram senders whose names differ only in bytes that are not UTF-8 stay two, and a reply reaches each", () =>
+  it.live("two datagram senders whose names differ only in bytes that are not UTF-8 stay two, and a reply reaches each", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const receiver = yield* Datagram.make("unix", { local: Address.unix(join(dir, "r")) })
@@ -181,7 +181,7 @@ describe("unix names reach exactly their bytes", () => {
 describe("values that are not addresses or bytes, from JavaScript or configuration", () => {
   const notAddresses: ReadonlyArray<unknown> = [null, undefined, 5, "tcp://127.0.0.1:1", {}, { _tag: "Nope" }, { _tag: "__proto__" }]
 
-  it.scoped.each(notAddresses)("%j: InvalidAddress { field: family } from connect, Datagram and Raw, no fd left over", (value) =>
+  it.effect.each(notAddresses)("%j: InvalidAddress { field: family } from connect, Datagram and Raw, no fd left over", (value) =>
     Effect.gen(function*() {
       const failure = { _tag: "InvalidAddress", field: "family", reason: expect.stringMatching(/^must be an Address/) }
       const notAddress = value as Address.Tcp
@@ -195,7 +195,7 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
       }
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scoped.each([null, 5, "x"])("Datagram.make options %j: InvalidAddress { field: option }, no socket made", (options) =>
+  it.effect.each([null, 5, "x"])("Datagram.make options %j: InvalidAddress { field: option }, no socket made", (options) =>
     Effect.gen(function*() {
       const before = fdCount()
       expect(yield* Effect.flip(Datagram.make("udp4", options as unknown as Datagram.Options))).toMatchObject({
@@ -204,7 +204,7 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
       expect(fdCount()).toBe(before)
     }))
 
-  it.scoped("data that is not bytes is typed, not the binding's TypeError", () =>
+  it.effect("data that is not bytes is typed, not the binding's TypeError", () =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
       const d = yield* Datagram.make("udp4")

@@ -88,7 +88,7 @@ const raw = (to) => Effect.scoped(Effect.gen(function*() {
   return "still in progress"
 }))
 const [viaRaw, viaConnector] = await Effect.runPromise(Effect.all([
-  Effect.forEach(hosts(120), (to) => Effect.timeoutTo(raw(to), { duration: "15 seconds", onSuccess: (o) => o, onTimeout: () => "TimedOut" }), { concurrency: "unbounded" }),
+  Effect.forEach(hosts(120), (to) => Effect.timeoutOrElse(raw(to), { duration: "15 seconds", orElse: () => Effect.succeed("TimedOut") }), { concurrency: "unbounded" }),
   Effect.forEach(hosts(120), (to) => outcome(Effect.scoped(Connector.connect(to, { timeout: "15 seconds" }))), { concurrency: "unbounded" })
 ], { concurrency: 2 }).pipe(Effect.provide(NativeConnector.layer)))
 out.raw = tally(viaRaw)
@@ -102,4 +102,39 @@ out.connector = tally(viaConnector)
       expect((tally.HostUnreachable ?? 0) + (tally.TimedOut ?? 0)).toBe(120)
     }
   }, 70_000)
+})
+
+// A namespace with no route to 255.255.255.255 (v0 with 198.51.100.1/25, no default route): a
+// socket bound to 198.51.100.1 sends to 255.255.255.255 out of v0 with no route looked up, so its
+// EACCES is the broadcast check's, while an unbound socket finds no route at all. The kernel's
+// second opinion (fd.isBroadcastDenial) must come from the same local address.
+const bound = namespace("bound")
+
+describe.skipIf(!canNetns)("a datagram socket bound to an address of a namespace the test made (skipped when not root or no `ip netns`)", () => {
+  beforeAll(() => {
+    bound.add()
+    bound.ip("link", "add", "v0", "type", "veth", "peer", "name", "v1")
+    bound.ip("link", "set", "v0", "up")
+    bound.ip("link", "set", "v1", "up")
+    bound.ip("addr", "add", "198.51.100.1/25", "brd", "+", "dev", "v0")
+  })
+  afterAll(bound.remove)
+
+  it("255.255.255.255 without broadcast is PermissionDenied { reason: broadcast }, bound or re-associated; with broadcast it connects", () => {
+    const out = bound.run(`
+const local = Address.tcp("198.51.100.1", 0)
+const limited = Address.tcp("255.255.255.255", 9)
+out.bound = await flip(Effect.flatMap(Datagram.make("udp4", { local }), (d) => d.connect(limited)))
+// Associated with a host of v0 first, the socket has 198.51.100.1 as its source from then on.
+out.reassociated = await flip(Effect.flatMap(Datagram.make("udp4"), (d) => Effect.andThen(d.connect(Address.tcp("198.51.100.5", 9)), d.connect(limited))))
+out.unbound = await flip(Effect.flatMap(Datagram.make("udp4"), (d) => d.connect(limited)))
+out.allowed = await Effect.runPromise(Effect.scoped(Effect.flatMap(Datagram.make("udp4", { local, broadcast: true }), (d) => Effect.as(d.connect(limited), "ok"))))
+`)
+    const denied = { _tag: "PermissionDenied", errno: "EACCES", code: 13, syscall: "connect", transient: false, address: "tcp://255.255.255.255:9" }
+    expect(out.bound).toMatchObject({ ...denied, reason: "broadcast" })
+    expect(out.reassociated).toMatchObject({ ...denied, reason: "broadcast" })
+    // Unbound, no route: the kernel's ENETUNREACH, no EACCES to explain.
+    expect(out.unbound).toMatchObject({ _tag: "NetworkUnreachable", errno: "ENETUNREACH", address: "tcp://255.255.255.255:9" })
+    expect(out.allowed).toBe("ok")
+  })
 })

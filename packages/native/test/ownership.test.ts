@@ -10,7 +10,7 @@ import { content, fdCount, listening, reopenAs, tempDir } from "./support.js"
 const echo = (s: Socket) => s.pipe(s)
 
 const roundTrip = (socket: Socket, text: string) =>
-  Effect.async<string, Error>((resume) => {
+  Effect.callback<string, Error>((resume) => {
     socket.once("data", (d) => resume(Effect.succeed(d.toString())))
     socket.once("error", (e) => resume(Effect.fail(e)))
     socket.write(text)
@@ -18,7 +18,7 @@ const roundTrip = (socket: Socket, text: string) =>
 
 // `connect(...)` as a client calls it, and whether 'connect' came synchronously.
 const clientConnect = (socket: Socket, call: (cb: () => void) => void) =>
-  Effect.async<{ readonly sync: boolean; readonly events: ReadonlyArray<string> }, Error>((resume) => {
+  Effect.callback<{ readonly sync: boolean; readonly events: ReadonlyArray<string> }, Error>((resume) => {
     const events: Array<string> = []
     socket.once("ready", () => events.push("ready"))
     socket.once("error", (e) => resume(Effect.fail(e)))
@@ -36,11 +36,11 @@ const clientConnect = (socket: Socket, call: (cb: () => void) => void) =>
 const settled = (before: number) =>
   Effect.sleep("10 millis").pipe(
     Effect.repeat({ until: () => fdCount() <= before, times: 100 }),
-    Effect.andThen(() => expect(fdCount()).toBe(before))
+    Effect.andThen(Effect.sync(() => expect(fdCount()).toBe(before)))
   )
 
 describe("Connection ownership: toNodeSocket and detach", () => {
-  it.scopedLive("toNodeSocket over unix: looks connected, and pg's connect(port, host) issues no connect(2)", () =>
+  it.live("toNodeSocket over unix: looks connected, and pg's connect(port, host) issues no connect(2)", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "s.sock")
@@ -55,7 +55,7 @@ describe("Connection ownership: toNodeSocket and detach", () => {
       expect(yield* roundTrip(socket, "ping")).toBe("ping")
     }).pipe(Effect.provide(NativeConnector.layer)))
 
-  it.scopedLive("toNodeSocket over TCP: remote address as connected; connect(...) twice is no second connect(2)", () =>
+  it.live("toNodeSocket over TCP: remote address as connected; connect(...) twice is no second connect(2)", () =>
     Effect.gen(function*() {
       const server = yield* listening(0, echo)
       const port = (server.address() as { port: number }).port
@@ -72,7 +72,7 @@ describe("Connection ownership: toNodeSocket and detach", () => {
 
   // Each way the fd leaves the scope's hands, then its number reused by a file before the scope
   // closes: the file must survive the scope's close.
-  it.scopedLive.each([
+  it.live.each([
     {
       name: "detach: the caller adopts the fd (as node-redis's `socket.fd` option does) and closes it",
       handOver: (connection: Connection.Connection) => {
@@ -98,7 +98,7 @@ describe("Connection ownership: toNodeSocket and detach", () => {
       const port = (server.address() as { port: number }).port
       const before = fdCount()
       const scope = yield* Scope.make()
-      const connection = yield* Scope.extend(Connector.connect(Address.tcp("127.0.0.1", port)), scope)
+      const connection = yield* Scope.provide(Connector.connect(Address.tcp("127.0.0.1", port)), scope)
       const socket = handOver(connection)
       expect(yield* roundTrip(socket, "x")).toBe("x")
       socket.destroy()

@@ -196,7 +196,7 @@ Object.assign(out, await Effect.runPromise(Effect.scoped(Effect.gen(function*() 
   for (let i = 0; i < 2; i++) held.push(Address.format((yield* Connector.connect(to)).local))
   const udp = (options) => Effect.flatMap(Datagram.make("udp4", options), (d) => d.connect(Address.tcp("127.0.0.1", 9)))
   const udpHeld = []
-  for (let i = 0; i < 2; i++) udpHeld.push(yield* Effect.flatMap(Datagram.make("udp4"), (d) => Effect.zipRight(d.connect(Address.tcp("127.0.0.1", 9)), d.local)))
+  for (let i = 0; i < 2; i++) udpHeld.push(yield* Effect.flatMap(Datagram.make("udp4"), (d) => Effect.andThen(d.connect(Address.tcp("127.0.0.1", 9)), d.local)))
   return {
     held,
     udpHeld: udpHeld.map(Address.format),
@@ -281,7 +281,7 @@ out.udp = await flip(Effect.flatMap(Datagram.make("udp6"), (d) => d.connect(Addr
 )
 
 describe("recipes on this host's loopback", () => {
-  it.scoped("a UDP socket of one family connected to the other's address: AddressFamilyNotSupported", () =>
+  it.effect("a UDP socket of one family connected to the other's address: AddressFamilyNotSupported", () =>
     Effect.gen(function*() {
       const d = yield* Datagram.make("udp4")
       const error = yield* Effect.flip(d.connect(Address.tcp("::1", 9)))
@@ -290,7 +290,7 @@ describe("recipes on this host's loopback", () => {
       })
     }))
 
-  it.scoped("a UDP datagram larger than 65507 bytes: MessageTooLong from send", () =>
+  it.effect("a UDP datagram larger than 65507 bytes: MessageTooLong from send", () =>
     Effect.gen(function*() {
       const d = yield* Datagram.make("udp4")
       yield* d.connect(Address.tcp("127.0.0.1", 9))

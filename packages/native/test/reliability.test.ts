@@ -24,7 +24,7 @@ Promise.all(servers.map((s) => new Promise((r) => s.listening ? r() : s.once("li
 
 const peer = (path: string) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly kill: () => void; readonly ports: ReadonlyArray<number> }>((resume) => {
+    Effect.callback<{ readonly kill: () => void; readonly ports: ReadonlyArray<number> }>((resume) => {
       const child = spawn(process.execPath, ["-e", peerScript, path], { stdio: ["ignore", "pipe", "inherit"] })
       child.stdout.once("data", (line: Buffer) => resume(Effect.succeed({ kill: () => child.kill(), ports: JSON.parse(line.toString()) })))
     }),
@@ -73,18 +73,18 @@ describe("reliability", () => {
         const connect = Effect.scoped(Connector.connect(address, timeout))
         // Another third is interrupted from outside: at once, after a yield, or after a moment.
         const run = how >= 0.33 && how < 0.66
-          ? Effect.flatMap(Effect.fork(connect), (fiber) => {
+          ? Effect.flatMap(Effect.forkChild(connect), (fiber) => {
             const wait = rnd()
-            return Effect.zipRight(
-              wait < 0.33 ? Effect.void : wait < 0.66 ? Effect.yieldNow() : Effect.sleep("1 millis"),
-              Fiber.interrupt(fiber)
+            return Effect.andThen(
+              wait < 0.33 ? Effect.void : wait < 0.66 ? Effect.yieldNow : Effect.sleep("1 millis"),
+              Effect.andThen(Fiber.interrupt(fiber), Fiber.await(fiber))
             )
           })
           : Effect.exit(connect)
         return Effect.map(run, (exit) => {
           if (Exit.isSuccess(exit)) return count(`${target}:ok`)
-          if (Cause.isInterruptedOnly(exit.cause)) return count(`${target}:interrupted`)
-          const failure = Cause.failureOption(exit.cause)
+          if (Cause.hasInterruptsOnly(exit.cause)) return count(`${target}:interrupted`)
+          const failure = Cause.findErrorOption(exit.cause)
           return count(failure._tag === "Some" ? `${target}:${failure.value._tag}` : `${target}:defect`)
         })
       }, { concurrency: 64, discard: true })

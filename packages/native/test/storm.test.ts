@@ -18,7 +18,7 @@ import { fdCount } from "./support.js"
 const blackHoleScript = fileURLToPath(new URL("../bench/black-hole.cjs", import.meta.url))
 
 const blackHole = Effect.acquireRelease(
-  Effect.async<{ readonly kill: () => void; readonly port: number }>((resume) => {
+  Effect.callback<{ readonly kill: () => void; readonly port: number }>((resume) => {
     const child = spawn(process.execPath, [blackHoleScript], { stdio: ["ignore", "pipe", "inherit"] })
     child.stdout.once("data", (line: Buffer) => resume(Effect.succeed({ kill: () => child.kill(), port: Number(line.toString()) })))
   }),
@@ -26,7 +26,7 @@ const blackHole = Effect.acquireRelease(
 )
 
 describe("storm", () => {
-  it.scopedLive("10k connects to a black hole in a peer process, 1 s timeouts: all TimedOut by our deadline, every fd closed", () =>
+  it.live("10k connects to a black hole in a peer process, 1 s timeouts: all TimedOut by our deadline, every fd closed", () =>
     Effect.gen(function*() {
       const { port } = yield* blackHole
       const to = Address.tcp("127.0.0.1", port)

@@ -1,14 +1,37 @@
 // What the kernel tests share: a temporary directory, a listener, and the process's fd count.
 // Also imported by packages/unix's tests.
 import { Effect } from "effect"
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { binding, type SockAddr } from "../src/internal/binding.js"
 
-/** Open descriptors of this process (Linux). */
-export const fdCount = (): number => readdirSync("/proc/self/fd").length
+// Once `node:tls` is loaded (@effect/platform-node's NodeSocket loads it), Node reads its CA
+// certificates on a thread of its own; with NODE_EXTRA_CA_CERTS set that thread opens the file,
+// and on a busy machine it can still hold it open while a test counts. It is none of ours.
+const extraCaFile = (() => {
+  const file = process.env.NODE_EXTRA_CA_CERTS
+  try {
+    return file === undefined || file === "" ? undefined : realpathSync(file)
+  } catch {
+    return undefined
+  }
+})()
+
+const isExtraCaFile = (fd: string) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === extraCaFile
+  } catch {
+    return false
+  }
+}
+
+/** Open descriptors of this process (Linux), Node's own read of NODE_EXTRA_CA_CERTS left out. */
+export const fdCount = (): number => {
+  const fds = readdirSync("/proc/self/fd")
+  return extraCaFile === undefined ? fds.length : fds.filter((fd) => !isExtraCaFile(fd)).length
+}
 
 /** A fresh directory under the system's temp dir, removed with the scope. */
 export const tempDir = Effect.acquireRelease(
@@ -19,6 +42,8 @@ export const tempDir = Effect.acquireRelease(
 /**
  * A `net` server on a TCP port (0: any; on every address, or on `host` only) or a unix path,
  * closed with the scope. Each connection is closed at once unless `onConnection` says otherwise.
+ * A listen that fails (a port in use; on Node 24 a unix path longer than sun_path, EINVAL) fails
+ * with the server's error, rather than leaving the wait hanging and the error uncaught.
  */
 export const listening = (
   at: number | string = 0,
@@ -26,13 +51,18 @@ export const listening = (
   host?: string
 ) =>
   Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
+    Effect.callback<Server, NodeJS.ErrnoException>((resume) => {
       const server = createServer(onConnection)
-      const ready = () => resume(Effect.succeed(server))
+      const failed = (error: NodeJS.ErrnoException) => resume(Effect.fail(error))
+      const ready = () => {
+        server.off("error", failed)
+        resume(Effect.succeed(server))
+      }
+      server.once("error", failed)
       if (typeof at === "number" && host !== undefined) server.listen(at, host, ready)
       else server.listen(at, ready)
     }),
-    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+    (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
   )
 
 /**

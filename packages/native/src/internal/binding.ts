@@ -116,10 +116,36 @@ export interface PollHandle {
 }
 
 /**
- * Called once when a poll fires. `status` is 0, or `-EBADF` when `close(fd)` retired the
- * poll before it fired (then `events` is 0), or in principle another negative libuv error
- * (`-errno`). `events` holds `POLL_READABLE` / `POLL_WRITABLE`, plus `POLL_ERROR` when the
- * socket has a pending error.
+ * A watch of an fd, as returned by {@link Binding.watch}: it calls its callback on every loop
+ * turn that finds the fd ready for the events it is set to, until closed.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WatchHandle {
+  /**
+   * Watches for `events` (`POLL_READABLE` and/or `POLL_WRITABLE`) from now on; 0 stops
+   * watching (the watch stays, for the next `set`, and no longer keeps the event loop alive).
+   * Readiness pending for the events watched before is dropped. Returns 0, `-EINVAL` for other
+   * bits, `-EBADF` once the watch is closed (by `close()` or by `close(fd)`), or libuv's error
+   * (`-EEXIST` when another libuv handle, e.g. a net.Socket's, watches the fd), after which the
+   * watch watches nothing.
+   */
+  set(events: number): number
+  /**
+   * Stops and closes the watch; its callback is not called again. A no-op after a previous
+   * `close()`, and after `close(fd)`'s `-EBADF` call; between `close(fd)` and that call, it
+   * drops the call.
+   */
+  close(): void
+}
+
+/**
+ * Called once when a poll fires, and each time a watch fires. `status` is 0, or `-EBADF`
+ * when `close(fd)` retired the poll before it fired, or the watch (then `events` is 0), or in
+ * principle another negative libuv error (`-errno`; a watch that meets one stops watching).
+ * `events` holds `POLL_READABLE` / `POLL_WRITABLE`, plus `POLL_ERROR` when the socket has a
+ * pending error.
  *
  * @since 0.1.0
  * @category models
@@ -185,8 +211,9 @@ export interface Binding {
   listen(fd: number, backlog: number): number
   /**
    * close(2): 0 or `-errno` (`-EBADF`). EINTR counts as closed (0). A poll still pending
-   * on the fd (in this thread) is retired first; its callback then gets `-EBADF`, later (from
-   * the event loop, never inside `close`), unless the poll is cancelled before that.
+   * on the fd (in this thread), or a watch, is retired first; its callback then gets `-EBADF`,
+   * later (from the event loop, never inside `close`), unless the poll is cancelled (the watch
+   * closed) before that.
    */
   close(fd: number): number
   /** getsockname(2): the local address, or `-errno`. */
@@ -225,11 +252,24 @@ export interface Binding {
    * `POLL_WRITABLE`). When the fd is ready the poll is stopped and closed, then `callback`
    * runs once, as a macrotask (its microtasks run right after it). While pending, the poll
    * keeps the event loop alive. Returns the handle, or `-errno`: `-EINVAL` for bad
-   * `events`, `-EEXIST` when the fd is already being polled, `-EBADF` / `-EPERM` for a
-   * descriptor that cannot be polled. Cancel the poll, or let it fire, before closing the
+   * `events`, `-EEXIST` when the fd is already being polled or watched, `-EBADF` / `-EPERM`
+   * for a descriptor that cannot be polled. Cancel the poll, or let it fire, before closing the
    * fd through any other means than this binding's `close`.
    */
   poll(fd: number, events: number, callback: PollCallback): PollHandle | number
+  /**
+   * A lasting libuv watch of the fd on the calling thread's loop, set to no events at first:
+   * once `set` to `POLL_READABLE` and/or `POLL_WRITABLE`, `callback(status, events)` runs (as
+   * a macrotask, like a poll's) on every loop turn that finds the fd ready for them, again and
+   * again while it stays ready, until `close()`. `events` holds the ready bits of those set;
+   * when the socket has a pending error, every bit set plus `POLL_ERROR`. `close(fd)`
+   * retires the watch: the callback then gets `-EBADF` once, later. While set to some events,
+   * the watch keeps the event loop alive. Returns the handle, or `-errno`: `-EEXIST` when the
+   * fd is already being polled or watched (one libuv handle per fd), `-EBADF` / `-EPERM` for a
+   * descriptor that cannot be polled. Close the watch before closing the fd through any other
+   * means than this binding's `close`.
+   */
+  watch(fd: number, callback: PollCallback): WatchHandle | number
 }
 
 const require = createRequire(import.meta.url)

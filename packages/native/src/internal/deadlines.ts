@@ -3,8 +3,8 @@
 // expire together; each expiry cancels a wait, resumes a fiber and closes an fd, and ten thousand
 // of them in one timer callback would hold the loop for seconds. So about `sliceMs` of expiries
 // run per loop turn, earliest first, like the connects themselves (see turns). What an expiry
-// costs is mostly the woken fiber's work, in the microtasks after the pass: it is learnt from how
-// long a pass held the loop, measured when the next pass starts.
+// costs is mostly the woken fiber's work, which its resume runs at once, and what that work sets
+// off: it is learnt from how long a pass held the loop, measured when the next pass starts.
 import { Effect } from "effect"
 
 /** One attempt under a deadline: the wait it is in, if any, is ended when the deadline passes. */
@@ -60,7 +60,7 @@ export class Deadlines {
    * and returns its cancel (or undefined when it ended at once). Interruption cancels it too.
    */
   within<A, E, T>(attempt: Attempt<T> | undefined, start: (done: (effect: Effect.Effect<A, E>) => void) => (() => void) | undefined) {
-    return Effect.async<A, E | T>((resume) => {
+    return Effect.callback<A, E | T>((resume) => {
       if (attempt === undefined) {
         const cancel = start(resume)
         return cancel === undefined ? undefined : Effect.sync(cancel)

@@ -112,7 +112,7 @@ export const open = <K extends Errno.Kind | "raw">(sys: Binding, domain: number,
  * Resolves with the readiness bits.
  */
 export const ready = <K extends Errno.Kind | "raw">(sys: Binding, fd: number, events: number, context: Context<K>) =>
-  Effect.async<number, ConnectError.ErrorForKind<K>>((resume) => {
+  Effect.callback<number, ConnectError.ErrorForKind<K>>((resume) => {
     const cancel = poll(sys, fd, events, context, resume)
     return cancel === undefined ? undefined : Effect.sync(cancel)
   })
@@ -166,19 +166,26 @@ export const proveConnected = <K extends Errno.Kind | "raw">(
 }
 
 /**
- * Whether an EACCES from a UDP connect or sendto to `sa` is a broadcast destination without
- * SO_BROADCAST, rather than a prohibiting route or firewall: the kernel is asked again, through
- * a throwaway datagram socket of the same family with SO_BROADCAST set, whose connect(2) only
- * a broadcast destination's EACCES gives way to. That covers 255.255.255.255, every directed
+ * Whether an EACCES from a UDP connect or sendto on `s` to `sa` is a broadcast destination
+ * without SO_BROADCAST, rather than a prohibiting route or firewall: the kernel is asked again,
+ * through a throwaway datagram socket of the same family with SO_BROADCAST set, whose connect(2)
+ * only a broadcast destination's EACCES gives way to. That covers 255.255.255.255, every directed
  * broadcast of every interface (whatever its `brd`), and broadcast routes, with no copy of the
- * routing table here. Only called after an EACCES, so it costs nothing on any other path.
+ * routing table here. The probe is bound to `s`'s local address, when it has one: the source
+ * address decides the route (Linux sends 255.255.255.255 from a bound address out of that
+ * address's interface, with no route looked up, where an unbound socket needs a route to it).
+ * Only called after an EACCES, so it costs nothing on any other path.
  */
-export const isBroadcastDenial = (sys: Binding, sa: SockAddr): boolean => {
+export const isBroadcastDenial = (sys: Binding, s: number, sa: SockAddr): boolean => {
   const c = sys.constants
   if (sa.family !== c.AF_INET) return false
+  const local = sys.getsockname(s)
+  const bound = typeof local !== "number" && local.family === c.AF_INET && local.address !== "0.0.0.0"
   const probe = sys.socket(c.AF_INET, c.SOCK_DGRAM)
   if (probe < 0) return false
-  const allowed = sys.setsockoptInt(probe, c.SOL_SOCKET, c.SO_BROADCAST, 1) === 0 && sys.connect(probe, sa) === 0
+  const allowed = sys.setsockoptInt(probe, c.SOL_SOCKET, c.SO_BROADCAST, 1) === 0 &&
+    (!bound || sys.bind(probe, { family: c.AF_INET, address: local.address, port: 0 }) === 0) &&
+    sys.connect(probe, sa) === 0
   sys.close(probe)
   return allowed
 }

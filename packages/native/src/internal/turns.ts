@@ -1,15 +1,15 @@
 // Connects take turns on the event loop. The synchronous part of a connect (socket, options,
 // bind, connect(2), and on loopback the whole handshake) costs tens of microseconds; ten
 // thousand started at once would hold the loop for their sum, and Effect's scheduler runs
-// ready fibers in microtasks, which never let timers or I/O in. So connects start while the
-// loop has been held for less than `sliceMs` since this turn's first connect, and connects
-// beyond it wait for a later turn, first come first served.
+// every fiber that is ready in one callback of the loop, which lets no timer or I/O in between
+// them. So connects start while the loop has been held for less than `sliceMs` since this
+// turn's first connect, and connects beyond it wait for a later turn, first come first served.
 //
 // The slice is wall-clock time, not the connects' own: what runs between two connects (the
 // fibers' own work, the scopes closing) holds the loop as much, and a timer's lag is the whole.
 // A connect that has room costs plain calls, no effect and no closure: that is every connect
 // but the ones that wait.
-import { Cause, Effect, FiberRef, RuntimeFlags } from "effect"
+import { Effect } from "effect"
 
 export class Turns {
   /** When this turn's first connect started (on `now`, in milliseconds), or -1 before it. */
@@ -18,6 +18,8 @@ export class Turns {
   private last = -1
   /** A running average of the time between connects in a turn, to know how many waiters fit in one. */
   private cost = 0.05
+  /** Connects counted as started, so that a waiter can tell whether its fiber took its turn. */
+  private started = 0
   private scheduled = false
   /** Each waiter's go: false when it no longer waits (its fiber was interrupted), so takes no room. */
   private readonly waiting = new Set<() => boolean | void>()
@@ -48,6 +50,7 @@ export class Turns {
   // The time from a connect's start to the next one's, or to the end of the turn, is what it
   // costs the loop, the fibers' own work in between included.
   private starts(now: number): void {
+    this.started++
     this.measure(now)
     this.last = now
   }
@@ -60,20 +63,21 @@ export class Turns {
    * Runs `then` in a later turn, first come first served, counted as a connect that starts then.
    * Interruptible when the caller is.
    *
-   * No canceller: Effect.async wraps one in onInterrupt (a mask, a match, two runtime-flag
-   * patches and their continuations), which cost more than the rest of the park and, allocated
-   * per park, stay alive in the young generation while the fiber waits. An interrupted fiber
-   * has left the wait already (its interruption resumed it); its waiter is dropped when its turn
-   * comes, and takes no room in it.
+   * A bare Effect.callback: no canceller, and a register that takes no AbortSignal. A canceller
+   * costs a closure, an Effect and a finalizer frame per park (and on resumption a mask and its
+   * restore), allocated per park and alive in the young generation while the fiber waits; a
+   * signal costs an AbortController. An interrupted fiber leaves the wait by itself (its
+   * interruption resumes it, and a later resume is ignored); its waiter stays queued until its
+   * turn comes. A resume runs the fiber at once, inside the call, up to its next wait: so
+   * `admitted` has run by the time `resume` returns exactly when the fiber took its turn, and a
+   * waiter whose fiber has gone takes no room in the turn.
    */
   waitThen<A, E, R>(then: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return Effect.withFiberRuntime<A, E, R>((fiber, status) => {
-      const interruptible = RuntimeFlags.interruptible(status.runtimeFlags)
-      return Effect.async<A, E, R>((resume) => {
-        this.enter(() => {
-          if (interruptible && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return false
-          resume(Effect.zipRight(this.admitted, then))
-        })
+    return Effect.callback<A, E, R>((resume) => {
+      this.enter(() => {
+        const started = this.started
+        resume(Effect.andThen(this.admitted, then))
+        return this.started !== started
       })
     })
   }
@@ -91,7 +95,7 @@ export class Turns {
   }
 
   // One setImmediate per turn in use: it ends the turn, and starts the next with as many
-  // waiters as the slice is likely to hold (they run right after it, in microtasks).
+  // waiters as the slice is likely to hold (each resumed fiber runs inside its `go`).
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
