@@ -309,6 +309,26 @@ void ClosePollsOnFd(napi_env env, AddonData* data, int fd) {
   Retire(data, req);
 }
 
+// A PollReq for the fd with its uv_poll_t initialised (not started), or a negative errno from
+// Prepare or uv_poll_init (nothing is left to close then). Shared by Poll and Watch.
+static int NewReq(Napi::Env env, int fd, int events, PollReq** out) {
+  uv_loop_t* loop = nullptr;
+  int err = Prepare(env, fd, &loop);
+  if (err != 0) return err;
+  PollReq* req = new PollReq();
+  req->env = env;
+  req->fd = fd;
+  req->events = events;
+  err = uv_poll_init(loop, &req->handle, fd);
+  if (err != 0) {
+    delete req;  // not initialised: nothing to close
+    return err;
+  }
+  req->handle.data = req;
+  *out = req;
+  return 0;
+}
+
 // uv_poll_init + uv_poll_start (epoll on Linux, kqueue on macOS/BSD) for readable and/or
 // writable, one shot. Returns a PollHandle, or a negative errno (libuv's error codes are
 // -errno on these platforms): -EINVAL for events outside POLL_READABLE | POLL_WRITABLE,
@@ -325,20 +345,10 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
   if (events == 0 || (events & ~(kPollReadable | kPollWritable)) != 0) {
     return Napi::Number::New(env, -EINVAL);
   }
-  uv_loop_t* loop = nullptr;
-  int err = Prepare(env, fd, &loop);
+  PollReq* req = nullptr;
+  int err = NewReq(env, fd, events, &req);
   if (err != 0) return Napi::Number::New(env, err);
   AddonData* data = Data(env);
-  PollReq* req = new PollReq();
-  req->env = env;
-  req->fd = fd;
-  req->events = events;
-  err = uv_poll_init(loop, &req->handle, fd);
-  if (err != 0) {
-    delete req;  // not initialised: nothing to close
-    return Napi::Number::New(env, err);
-  }
-  req->handle.data = req;
   err = uv_poll_start(&req->handle, UvEvents(events), OnPoll);
   if (err != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&req->handle), OnClose);
@@ -359,20 +369,10 @@ Napi::Value Watch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   if (!ArgFd(info, 0, &fd) || !ArgCallback(info, 1)) return env.Undefined();
-  uv_loop_t* loop = nullptr;
-  int err = Prepare(env, fd, &loop);
+  PollReq* req = nullptr;
+  int err = NewReq(env, fd, 0, &req);
   if (err != 0) return Napi::Number::New(env, err);
   AddonData* data = Data(env);
-  PollReq* req = new PollReq();
-  req->env = env;
-  req->fd = fd;
-  req->events = 0;
-  err = uv_poll_init(loop, &req->handle, fd);
-  if (err != 0) {
-    delete req;  // not initialised: nothing to close
-    return Napi::Number::New(env, err);
-  }
-  req->handle.data = req;
   data->polls.emplace(fd, req);
   HoldCallback(env, req, info[1], "effect_connect.watch");
   return Construct(data, data->watchHandleClass, req);
