@@ -88,6 +88,8 @@ const unixPath = (address: Address.Unix): string | ConnectError.InvalidAddress |
 const connectOptions = (address: Connector.Dialable, options: Connector.ConnectOptions): Net.NetConnectOpts | DialError => {
   const refused = unsupported(address, options)
   if (refused !== undefined) return refused
+  // noDelay and keepAlive mean nothing to a unix socket: Node skips them there (NativeConnector
+  // sets SO_KEEPALIVE, which the kernel ignores for one).
   if (address._tag !== "Tcp") {
     const path = unixPath(address)
     return typeof path === "string" ? { path } : path

@@ -29,3 +29,10 @@ export * as Raw from "./Raw.js"
  * @since 0.1.0
  */
 export * as Datagram from "./Datagram.js"
+
+/**
+ * `NodeConnector.layer`: core's `Connector` on `node:net`, the portable one.
+ *
+ * @since 0.2.0
+ */
+export * as NodeConnector from "./NodeConnector.js"
