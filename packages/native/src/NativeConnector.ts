@@ -9,8 +9,8 @@
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import * as Socket from "@effect/platform/Socket"
 import { Context, Duration, Effect, Layer, Scope } from "effect"
+import * as Socket from "effect/socket/Socket"
 import { type Binding, binding, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { fromSockAddr, sockAddr } from "./internal/sockaddr.js"
@@ -148,13 +148,14 @@ class NativeConnection extends fd.Fd implements Connection.Connection {
     return super.detach()
   }
 
-  // The net.Socket is made when the Socket is first run: after detach() or once the scope has
-  // closed, that run fails with SocketError "Open" (its cause the Error toNodeSocket throws),
-  // typed like any socket that cannot open, rather than a defect.
+  // The net.Socket is made when the Socket's reader is first acquired: after detach() or once
+  // the scope has closed, that acquisition fails with a SocketError whose reason is a
+  // SocketOpenError (its cause the Error toNodeSocket throws), typed like any socket that cannot
+  // open, rather than a defect.
   toSocket(): Effect.Effect<Socket.Socket> {
     return NodeSocket.fromDuplex(Effect.try({
       try: () => this.toNodeSocket(),
-      catch: (cause) => new Socket.SocketGenericError({ reason: "Open", cause })
+      catch: (cause) => new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause }) })
     }))
   }
 
@@ -195,9 +196,9 @@ const step = (
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   attempt: Timed
 ) =>
-  Effect.withFiberRuntime<Connection.Connection, DialError, Scope.Scope>((fiber) => {
+  Effect.withFiber<Connection.Connection, DialError, Scope.Scope>((fiber) => {
     // The scope first: nothing may fail between opening the fd and handing it to the scope.
-    const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
+    const scope = Context.getUnsafe(fiber.context, Scope.Scope)
     const sa = sockAddr(address)
     const started = "_tag" in sa ? sa : open(sys, address, options, sa.family)
     if ("_tag" in sa || !(started instanceof NativeConnection)) return Effect.fail(started as DialError)
@@ -211,8 +212,8 @@ const step = (
       return Effect.fail(fd.errnoError(rc, "connect", contextOf(address, options)))
     }
     // EINTR: the connect goes on in the background, as with EINPROGRESS (connect(2)).
-    return Effect.zipRight(
-      Effect.tapErrorCause(restore(settle(sys, started.fd, sa, now, contextOf(address, options), attempt)), () => Effect.sync(() => started.close())),
+    return Effect.andThen(
+      Effect.tapCause(restore(settle(sys, started.fd, sa, now, contextOf(address, options), attempt)), () => Effect.sync(() => started.close())),
       held(scope, started)
     )
   })
@@ -240,7 +241,7 @@ export const dial = (sys: Binding): Connector.Dial => {
     if (turns.enterNow()) return masked
     if (attempt === undefined) return turns.waitThen(masked)
     const wait = deadlines.within<void, never, ConnectError.TimedOut>(attempt, (done) => turns.enter(() => done(Effect.void)))
-    return Effect.zipRight(Effect.zipRight(wait, turns.admitted), masked)
+    return Effect.andThen(Effect.andThen(wait, turns.admitted), masked)
   }
   // The per-attempt timeout from the moment the attempt runs, in the shared deadline queue
   // rather than a timer and a racing fiber per attempt.
@@ -261,7 +262,7 @@ export const dial = (sys: Binding): Connector.Dial => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (sys: Binding = binding): Effect.Effect<Connector.Connector["Type"], never, Resolver.Resolver> =>
+export const make = (sys: Binding = binding): Effect.Effect<Connector.Connector["Service"], never, Resolver.Resolver> =>
   Connector.make(dial(sys))
 
 /**
