@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import * as EffectSocket from "effect/socket/Socket"
 import { closeSync, writeFileSync } from "node:fs"
-import { Socket } from "node:net"
+import { createServer, Socket } from "node:net"
 import { constants } from "node:os"
 import { join } from "node:path"
 import { binding } from "../src/internal/binding.js"
@@ -192,7 +192,16 @@ describe("NodeConnector: options", () => {
       const server = yield* listening(0, echo)
       const port = (server.address() as { port: number }).port
       const c = binding.constants
-      const local = { host: "127.0.0.1", port: 30000 + (process.pid % 10000) }
+      // A port no socket holds now (a fixed one could be another test's ephemeral port).
+      const free = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const probe = createServer().listen(0, "127.0.0.1", () => {
+            const { port } = probe.address() as { port: number }
+            probe.close(() => resolve(port))
+          })
+        })
+      )
+      const local = { host: "127.0.0.1", port: free }
       const connection = yield* Connector.connect(Address.tcp("127.0.0.1", port), { noDelay: true, keepAlive: true, reuseAddress: true, local })
       expect(connection.local).toEqual(Address.tcp("127.0.0.1", local.port))
       expect(connection.remote).toEqual(Address.tcp("127.0.0.1", port))
