@@ -21,11 +21,11 @@
  * @since 0.2.0
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { Context, Effect, Layer, Scope } from "effect"
-import * as Socket from "effect/socket/Socket"
+import type * as Socket from "effect/socket/Socket"
 import * as Net from "node:net"
 import { networkInterfaces } from "node:os"
+import { toSocket } from "./internal/socket.js"
 import * as NodeResolver from "./NodeResolver.js"
 
 const platform = Errno.currentPlatform
@@ -187,11 +187,9 @@ class NodeConnection implements Connection.Connection {
     )
   }
 
+  // An Effect Socket over the net.Socket, made on first use (see internal/socket.ts).
   toSocket(): Effect.Effect<Socket.Socket> {
-    return NodeSocket.fromDuplex(Effect.try({
-      try: () => this.toNodeSocket(),
-      catch: (cause) => new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause }) })
-    }))
+    return toSocket(() => this.toNodeSocket())
   }
 
   readonly release: Effect.Effect<void> = Effect.sync(() => {

@@ -85,6 +85,25 @@ describe("NativeConnector over the real kernel", () => {
         .toMatchObject({ _tag: "NameTooLong", errno: "ENAMETOOLONG", code: 36, limit: 108, transient: false })
     }).pipe(Effect.provide(NativeConnector.layer)))
 
+  it.effect("an address object dialed again connects where it says now, also after it was changed (its sockaddr is kept)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const server = yield* listening(0, echo)
+      const port = (server.address() as { port: number }).port
+      yield* listening(join(dir, "a.sock"), echo)
+      const unix = { ...Address.unix(join(dir, "a.sock")) }
+      const tcp = { ...Address.tcp("127.0.0.1", port) }
+      for (let i = 0; i < 3; i++) {
+        expect((yield* Connector.connect(unix)).remote).toEqual(Address.unix(join(dir, "a.sock")))
+        expect((yield* Connector.connect(tcp)).remote).toEqual(Address.tcp("127.0.0.1", port))
+      }
+      // Plain objects: a caller may change one between connects.
+      ;(unix as { path: string }).path = join(dir, "none.sock")
+      ;(tcp as { port: number }).port = yield* closedPort
+      expect(yield* Effect.flip(Connector.connect(unix))).toMatchObject({ _tag: "NotFound", address: `unix://${join(dir, "none.sock")}` })
+      expect(yield* Effect.flip(Connector.connect(tcp))).toMatchObject({ _tag: "ConnectionRefused", address: `tcp://127.0.0.1:${tcp.port}` })
+    }).pipe(Effect.provide(NativeConnector.layer)))
+
   it.live.skipIf(process.platform !== "linux")("a 108-byte path, unterminated in sun_path, connects and is read back exactly; 109 bytes is NameTooLong", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

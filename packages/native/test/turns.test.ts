@@ -52,6 +52,31 @@ describe("Turns: connects share the event loop by wall-clock time", () => {
     expect(admitted).toEqual(Array.from({ length: 40 }, (_, i) => i))
   })
 
+  it("a pause between two connects (a garbage collection, the process descheduled) counts as a slice at most", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    while (turns.enterNow()) clock.advance(0.1)
+    // one more connect of this turn, 50 ms later
+    clock.advance(50)
+    Effect.runSync(turns.admitted)
+    const admitted: Array<number> = []
+    for (let i = 0; i < 40; i++) turns.enter(() => void admitted.push(i))
+    await nextTurn()
+    // taken whole, the pause would make a connect cost 5 ms: one waiter a turn
+    expect(admitted.length).toBeGreaterThanOrEqual(4)
+  })
+
+  it("the time until the next turn (the loop's other work) is no connect's cost", async () => {
+    const clock = fakeClock()
+    const turns = new Turns(1, clock.now)
+    while (turns.enterNow()) clock.advance(0.1)
+    const admitted: Array<number> = []
+    for (let i = 0; i < 40; i++) turns.enter(() => void admitted.push(i))
+    clock.advance(30)
+    await nextTurn()
+    expect(admitted.length).toBeGreaterThanOrEqual(5)
+  })
+
   it("a cancelled waiter is skipped", async () => {
     const clock = fakeClock()
     const turns = new Turns(1, clock.now)
