@@ -9,9 +9,10 @@
 // numbers on shared machines are noise, ratios within one run are not.
 //
 //   node bench/run.js                  the whole bench (npm run bench)
-//   BENCH_ROWS=connect|clients         only the connect rows (and memory, lag) or only the clients'
+//   BENCH_ROWS=connect|clients|race    only the connect rows (and memory, lag), only the clients'
 //                                      rows (packages/clients/bench/clients.ts: pg and undici over
-//                                      ours vs their own connect, against real servers)
+//                                      ours vs their own connect, against real servers), or none of
+//                                      these (race: packages/core/bench/race.js's table alone)
 //   node bench/run.js rss <who> <path> one memory measurement (a child of the bench)
 //   node bench/run.js lag <who> <port> one event-loop lag measurement (a child of the bench)
 //   node bench/run.js storm <who> <port> one storm against a black hole (a child of the bench)
@@ -346,6 +347,7 @@ if (mode === "rss") await rss(who, arg)
 else if (mode === "lag") await lag(who, Number(arg))
 else if (mode === "storm") await storm(who, Number(arg))
 else {
-  if (rows !== "clients") await main()
-  if (rows !== "connect") clients()
+  // BENCH_ROWS=race is packages/core/bench/race.js's alone (npm run bench runs it after this).
+  if (rows === "all" || rows === "connect") await main()
+  if (rows === "all" || rows === "clients") clients()
 }
