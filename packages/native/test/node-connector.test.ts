@@ -136,7 +136,7 @@ describe("NodeConnector: the kernel recipes, equal to NativeConnector's", () => 
   it.live("a local address not on this host: AddressNotAvailable from bind, permanent", () =>
     Effect.gen(function*() {
       const port = yield* ownPort("refusing")
-      const error = yield* both(Connector.connect(Address.tcp("127.0.0.1", port), { local: { host: "192.0.2.1" } }))
+      const error = yield* both(Connector.connect(Address.tcp("127.0.0.1", port), { local: { host: "203.0.113.1" } }))
       expect(error).toMatchObject({
         _tag: "AddressNotAvailable", errno: "EADDRNOTAVAIL", code: 99, syscall: "bind",
         address: `tcp://127.0.0.1:${port}`, transient: false
