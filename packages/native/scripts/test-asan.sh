@@ -1,6 +1,7 @@
 #!/bin/sh
-# npm run test:asan: the addon (and errno-inject) rebuilt with AddressSanitizer and
-# UndefinedBehaviorSanitizer, the native tests run against it, then the normal build restored.
+# npm run test:asan: the addon rebuilt from source (install.mjs, in this checkout) with
+# AddressSanitizer and UndefinedBehaviorSanitizer, the native tests run against it, then the
+# normal build restored. errno-inject, which only execs the program it wraps, is the tests' own.
 # Node itself is not instrumented, so libasan is preloaded; leak detection is off because V8's
 # own allocations at exit are not ours. Any sanitizer report fails the run.
 set -eu
