@@ -19,6 +19,8 @@ export const Syscall = Schema.Literals([
 ])
 
 /**
+ * The syscall that failed, as a type.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +36,8 @@ export type Syscall = typeof Syscall.Type
 export const PathProblem = Schema.Literals(Object.keys(Errno.pathProblems) as ReadonlyArray<keyof typeof Errno.pathProblems>)
 
 /**
+ * What a walk of a unix socket's path found wrong, as a type.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -48,6 +52,8 @@ export type PathProblem = typeof PathProblem.Type
 export const PathDiagnosis = Schema.Struct({ component: Schema.String, problem: PathProblem })
 
 /**
+ * Where on a unix socket's path the connect failed, and why, as a type.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -146,7 +152,12 @@ const ErrnoError = <Self>() =>
   return cls as unknown as ErrnoErrorClass<Self, T, Extra>
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * `ECONNREFUSED`: the peer refused the connection (nothing listens at the address).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ConnectionRefused extends ErrnoError<ConnectionRefused>()("ConnectionRefused") {}
 /**
  * The last attempt's error kept by a policy that gave up: any error, encoded as itself when it is
@@ -181,6 +192,11 @@ const seconds = (millis: number) => millis < 1000 ? `${Math.round(millis)} ms` :
  *   attempt's own error (with its diagnosis), also the JavaScript `Error.cause`. The message says
  *   what happened and never reads as the kernel's ETIMEDOUT; `errno` and `code` stay ETIMEDOUT's
  *   for the class.
+ *
+ * `cause` is typed `unknown` because it is whatever the effect under `Policy.deadline` failed
+ * with last, which need not be a connect (a retried query, a `{ _tag: "Busy" }` of your own);
+ * `ConnectError.isConnectError(e.cause)` narrows it to this module's errors, and then
+ * `e.cause._tag` is the union of their tags.
  *
  * @since 0.1.0
  * @category errors
@@ -232,15 +248,40 @@ const gaveUp = (e: TimedOut): string => {
     ? `${head} during attempt ${attempts}; attempt ${failedAt}${said}`
     : `${head}${attempts > 0 ? ` and ${attempts} attempt${attempts === 1 ? "" : "s"}` : ""}; the last${said}`
 }
-/** @since 0.1.0 @category errors */
+/**
+ * `ECONNRESET`: the peer reset the connection while it was being established.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ConnectionReset extends ErrnoError<ConnectionReset>()("ConnectionReset") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENETUNREACH`: no route to the destination's network.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NetworkUnreachable extends ErrnoError<NetworkUnreachable>()("NetworkUnreachable") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EHOSTUNREACH`: the destination host cannot be reached.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class HostUnreachable extends ErrnoError<HostUnreachable>()("HostUnreachable") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EADDRINUSE`: the local address is already in use.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AddressInUse extends ErrnoError<AddressInUse>()("AddressInUse") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EADDRNOTAVAIL`: the local address is not available on this machine.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AddressNotAvailable extends ErrnoError<AddressNotAvailable>()("AddressNotAvailable") {}
 /**
  * `reason`: over IP no ephemeral port was free (BSD); on a Linux unix socket the listener's
@@ -271,31 +312,92 @@ export class PermissionDenied extends ErrnoError<PermissionDenied>()(
   (e) => e.reason === "unknown" ? undefined : e.reason,
   (e) => e.reason === "unknown" ? undefined : reasons[e.reason]
 ) {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EPERM`: the operation is not permitted (a firewall rule or a security module rejected it).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OperationNotPermitted extends ErrnoError<OperationNotPermitted>()("OperationNotPermitted") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EAFNOSUPPORT`: addresses of this family cannot be used with this socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AddressFamilyNotSupported
   extends ErrnoError<AddressFamilyNotSupported>()("AddressFamilyNotSupported")
 {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EPROTOTYPE`: the socket type does not match the peer's (a stream socket connecting to a
+ * datagram socket's path).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class WrongProtocolType extends ErrnoError<WrongProtocolType>()("WrongProtocolType") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EISCONN`: the socket is already connected.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AlreadyConnected extends ErrnoError<AlreadyConnected>()("AlreadyConnected") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EALREADY`: a previous connect on this socket has not completed yet.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AlreadyInProgress extends ErrnoError<AlreadyInProgress>()("AlreadyInProgress") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EINPROGRESS`: the non-blocking connect has started and has not completed yet.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InProgress extends ErrnoError<InProgress>()("InProgress") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EINTR`: a signal interrupted the call; the connect goes on in the background.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class Interrupted extends ErrnoError<Interrupted>()("Interrupted") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EBADF`: the descriptor is not a valid open file descriptor.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class BadDescriptor extends ErrnoError<BadDescriptor>()("BadDescriptor") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOTSOCK`: the descriptor refers to a file, not a socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NotASocket extends ErrnoError<NotASocket>()("NotASocket") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EFAULT`: the address argument points outside the process's address space.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class BadAddress extends ErrnoError<BadAddress>()("BadAddress") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOENT`: the socket file does not exist.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NotFound extends ErrnoError<NotFound>()("NotFound") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOTDIR`: a component of the path prefix is not a directory.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NotADirectory extends ErrnoError<NotADirectory>()("NotADirectory") {}
 /**
  * `limit`: the platform's limit in bytes, where the check was ours rather than the kernel's.
@@ -308,9 +410,19 @@ export class NameTooLong extends ErrnoError<NameTooLong>()(
   { limit: Schema.optional(Schema.Number) },
   (e) => e.limit === undefined ? undefined : `the limit is ${e.limit} bytes`
 ) {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ELOOP`: too many symbolic links were met while resolving the path.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class SymlinkLoop extends ErrnoError<SymlinkLoop>()("SymlinkLoop") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EINVAL`: an argument is invalid for this socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidArgument extends ErrnoError<InvalidArgument>()("InvalidArgument") {}
 /**
  * `scope`: EMFILE is the process's limit, ENFILE the system's.
@@ -322,27 +434,82 @@ export class TooManyOpenFiles extends ErrnoError<TooManyOpenFiles>()(
   "TooManyOpenFiles",
   { scope: Schema.Literals(["process", "system"]) }
 ) {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOBUFS` or `ENOMEM`: the kernel has no buffer space or memory for the socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OutOfResources extends ErrnoError<OutOfResources>()("OutOfResources") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EPROTONOSUPPORT`: the protocol is not supported for this family and socket type.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ProtocolNotSupported extends ErrnoError<ProtocolNotSupported>()("ProtocolNotSupported") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOTCONN`: the socket has no peer.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NotConnected extends ErrnoError<NotConnected>()("NotConnected") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EDESTADDRREQ`: a send needs a destination and the socket has no peer.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class DestinationRequired extends ErrnoError<DestinationRequired>()("DestinationRequired") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENOPROTOOPT`: the protocol is not available.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ProtocolNotAvailable extends ErrnoError<ProtocolNotAvailable>()("ProtocolNotAvailable") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ENETDOWN`: the network is down.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class NetworkDown extends ErrnoError<NetworkDown>()("NetworkDown") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EHOSTDOWN`: the destination host is down.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class HostDown extends ErrnoError<HostDown>()("HostDown") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `ECONNABORTED`: the local network stack aborted the connection.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ConnectionAborted extends ErrnoError<ConnectionAborted>()("ConnectionAborted") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EOPNOTSUPP`: the operation is not supported on this socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OperationNotSupported extends ErrnoError<OperationNotSupported>()("OperationNotSupported") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EPROTO`: a protocol error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ProtocolError extends ErrnoError<ProtocolError>()("ProtocolError") {}
-/** @since 0.1.0 @category errors */
+/**
+ * `EMSGSIZE`: the datagram is larger than the socket or the path allows.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class MessageTooLong extends ErrnoError<MessageTooLong>()("MessageTooLong") {}
 
 /**
@@ -419,6 +586,26 @@ export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidO
   readonly transient = false
   override get message(): string {
     return `invalid option ${this.option}: ${this.reason}`
+  }
+}
+
+/**
+ * What was asked for cannot be done in this process, whatever the input: which feature and why
+ * (the native addon did not load, with its load error). Found before any syscall; no kernel said
+ * anything, so it is no errno error. Its own class rather than `InvalidOption`: the caller's
+ * input is not what is wrong.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Unsupported extends Schema.TaggedError<Unsupported>()("Unsupported", {
+  feature: Schema.String,
+  reason: Schema.String
+}) {
+  /** What this process lacks does not come by waiting: it takes an install or a build. */
+  readonly transient = false
+  override get message(): string {
+    return `${this.feature} is not available here: ${this.reason}`
   }
 }
 

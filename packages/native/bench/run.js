@@ -10,8 +10,11 @@
 //
 //   node bench/run.js                  the whole bench (npm run bench)
 //   BENCH_ROWS=connect|clients|race    only the connect rows (and memory, lag), only the clients'
-//                                      rows (packages/clients/bench/clients.ts: pg and undici over
-//                                      ours vs their own connect, against real servers), or none of
+//                                      rows (packages/clients/bench/clients.ts: pg, postgres.js,
+//                                      undici and node:http over their own connect, over ours with
+//                                      NativeConnector and with NodeConnector, to private servers;
+//                                      BENCH_CLIENTS=pg,undici picks clients, BENCH_CLIENTS_N and
+//                                      BENCH_CLIENTS_ROUNDS set the count and rounds), or none of
 //                                      these (race: packages/core/bench/race.js's table alone)
 //   node bench/run.js rss <who> <path> one memory measurement (a child of the bench)
 //   node bench/run.js lag <who> <port> one event-loop lag measurement (a child of the bench)
@@ -26,7 +29,9 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Socket from "effect/socket/Socket"
 import { Address, Connector } from "@effect-connect/core"
 import { NativeConnector } from "@effect-connect/native"
-import { binding } from "../dist/internal/binding.js"
+import { loadedBinding } from "../dist/internal/binding.js"
+
+const binding = loadedBinding()
 
 const TCP_PORTS = 8
 // How an app runs effects against a built runtime: the layer built once, each effect run with

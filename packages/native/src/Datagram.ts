@@ -7,18 +7,23 @@
  */
 import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope, Stream } from "effect"
-import { binding } from "./internal/binding.js"
+import { withAddon } from "./internal/addon.js"
 import * as fd from "./internal/fd.js"
 import { fromSockAddr, toSockAddr } from "./internal/sockaddr.js"
 import { Waiters } from "./internal/waiters.js"
 
 /**
+ * The kind of datagram socket `make` opens: UDP over IPv4 (AF_INET), UDP over IPv6 (AF_INET6),
+ * or a unix datagram socket (AF_UNIX).
+ *
  * @since 0.1.0
  * @category models
  */
 export type Family = "udp4" | "udp6" | "unix"
 
 /**
+ * One datagram received: its bytes (at most `maxBytes`) and the address it came from.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -36,6 +41,9 @@ export interface Message {
 export type Error = ConnectError.DatagramError | ConnectError.InvalidAddress
 
 /**
+ * A datagram socket, open until its scope closes: its fd, and its connect, send, receive and
+ * addresses as effects.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -62,6 +70,9 @@ export interface Datagram {
 }
 
 /**
+ * The options of `make`: SO_BROADCAST, a local address to bind to, and the largest datagram
+ * received whole.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,30 +88,31 @@ export interface Options {
   readonly maxBytes?: number
 }
 
-const c = binding.constants
 const EACCES = Errno.codeOf("EACCES", Errno.currentPlatform)
 const EBADF = Errno.codeOf("EBADF", Errno.currentPlatform)
 
 /**
  * The largest `maxBytes` (1 MiB): the addon receives into a buffer of that size for the call
- * only, so a bigger one would be a way to make every receive allocate without bound.
+ * only, so a bigger one would be a way to make every receive allocate without bound. (The addon's
+ * `RECV_MAX`, known without it: a test holds the two equal.)
  *
  * @since 0.1.0
  * @category constants
  */
-export const maxBytesLimit: number = c.RECV_MAX
+export const maxBytesLimit: number = 1024 * 1024
 
 const option = (value: unknown, reason: string) =>
   new ConnectError.InvalidAddress({ input: ConnectError.shown(value), field: "option", reason })
 
 /**
  * A datagram socket, closed when the scope closes. A `maxBytes` that is not an integer from 1
- * to {@link maxBytesLimit} is `InvalidAddress` (field `option`) before the socket is made.
+ * to {@link maxBytesLimit} is `InvalidAddress` (field `option`) before the socket is made. Where
+ * the addon cannot be loaded (see `Addon`), `Unsupported`, after those checks.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error, Scope.Scope> =>
+export const make = (family: Family, options: Options = {}): Effect.Effect<Datagram, Error | ConnectError.Unsupported, Scope.Scope> =>
   Effect.gen(function*() {
     // An untyped caller's typo must not quietly become AF_UNIX, the fallback of the choice below.
     if (family !== "udp4" && family !== "udp6" && family !== "unix") {
@@ -127,6 +139,8 @@ export const make = (family: Family, options: Options = {}): Effect.Effect<Datag
       platform: Errno.currentPlatform,
       localChosen: options.local?._tag === "Tcp" ? ConnectError.chosenLocal(options.local) : options.local !== undefined
     })
+    const binding = yield* withAddon("Datagram.make", Effect.succeed)
+    const c = binding.constants
     const domain = family === "udp4" ? c.AF_INET : family === "udp6" ? c.AF_INET6 : c.AF_UNIX
     const socket = yield* fd.open(binding, domain, c.SOCK_DGRAM, context(""))
     const s = socket.fd

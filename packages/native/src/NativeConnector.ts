@@ -5,17 +5,22 @@
  * main loop whose wake-ups are proven (SO_ERROR, then getpeername(2)). No thread pool, no blocking call; the fd is closed on every path that
  * does not hand out a `Connection`, interruption included.
  *
+ * The addon is loaded when the layer is built, not at import. Where it cannot be (see `Addon`),
+ * the layer is `NodeConnector`'s, and says so once, at Debug level, with the load error.
+ *
  * @since 0.1.0
  */
 import { Address, type Connection, ConnectError, Connector, Errno, type Resolver } from "@effect-connect/core"
 import { Context, Duration, Effect, Layer, Scope } from "effect"
 import type * as Socket from "effect/socket/Socket"
-import { type Binding, binding, type SockAddr } from "./internal/binding.js"
+import { unsupported } from "./internal/addon.js"
+import { type Binding, load, type SockAddr } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
 import { fromSockAddr, sockAddr } from "./internal/sockaddr.js"
 import { toSocket } from "./internal/socket.js"
 import { type Attempt, Deadlines } from "./internal/deadlines.js"
 import { Turns } from "./internal/turns.js"
+import * as NodeConnector from "./NodeConnector.js"
 import * as NodeResolver from "./NodeResolver.js"
 
 const platform = Errno.currentPlatform
@@ -290,16 +295,27 @@ export const dial = (sys: Binding): Connector.Dial => {
 }
 
 /**
- * A `Connector` on a given binding, resolving names with the `Resolver` in context.
+ * A `Connector` on a given binding (by default the addon, loaded now if it was not), resolving
+ * names with the `Resolver` in context. Where the addon cannot be loaded (see `Addon`), it is
+ * `NodeConnector`'s, and says so with the load error, once, at Debug level: the dials pay nothing
+ * for the choice.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (sys: Binding = binding): Effect.Effect<Connector.Connector["Service"], never, Resolver.Resolver> =>
-  Connector.make(dial(sys))
+export const make = (sys?: Binding): Effect.Effect<Connector.Connector["Service"], never, Resolver.Resolver> =>
+  Effect.suspend(() => {
+    const addon = sys ?? load()
+    if (typeof addon !== "string") return Connector.make(dial(addon))
+    return Effect.andThen(
+      Effect.logDebug("NativeConnector falls back to NodeConnector (node:net)", unsupported("NativeConnector", addon)),
+      NodeConnector.make()
+    )
+  })
 
 /**
- * The `Connector` on the native addon, without a `Resolver` (bring your own).
+ * The `Connector` on the native addon, without a `Resolver` (bring your own); `NodeConnector`'s
+ * where the addon cannot be loaded (see {@link make}).
  *
  * @since 0.1.0
  * @category layers
@@ -310,7 +326,8 @@ export const layerWithoutResolver: Layer.Layer<Connector.Connector, never, Resol
 )
 
 /**
- * The `Connector` on the native addon, resolving names with `node:dns`.
+ * The `Connector` on the native addon, resolving names with `node:dns`: the package's default.
+ * Where the addon cannot be loaded (see `Addon`), `NodeConnector`'s, said once at Debug level.
  *
  * @since 0.1.0
  * @category layers

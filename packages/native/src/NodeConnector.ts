@@ -25,15 +25,11 @@ import { Context, Effect, Layer, Scope } from "effect"
 import type * as Socket from "effect/socket/Socket"
 import * as Net from "node:net"
 import { networkInterfaces } from "node:os"
+import { maxPathBytes, sunPathMax } from "./internal/sockaddr.js"
 import { toSocket } from "./internal/socket.js"
 import * as NodeResolver from "./NodeResolver.js"
 
 const platform = Errno.currentPlatform
-
-// sun_path's size: Linux takes a path that fills it without a terminator (libuv too); the BSDs
-// and macOS need room for one. The same limit and error as NativeConnector's.
-const sunPathMax = platform === "linux" ? 108 : 104
-const maxPathBytes = platform === "linux" ? sunPathMax : sunPathMax - 1
 
 type DialError = ConnectError.InetError | ConnectError.UnixError | ConnectError.InvalidAddress
 

@@ -11,6 +11,9 @@ import { lookup } from "node:dns/promises"
 const notFound = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA"])
 
 /**
+ * Every address of `host`, from `dns.lookup` with `all: true` in the resolver's order; a name
+ * with none is `HostNotFound`, any other lookup failure `ResolveFailed` with its code.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -31,6 +34,8 @@ export const resolve = (host: string) =>
   )
 
 /**
+ * core's `Resolver` service on `resolve`.
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -3,29 +3,34 @@
  * error (kind `raw`: the state errors EISCONN, EALREADY, EINPROGRESS, EBADF, ENOTSOCK, EFAULT
  * included). For tests and for callers who need the state machine itself; services should use
  * `Connector`. A descriptor no syscall can take (not a 32-bit whole number) is `InvalidOption`
- * (option `fd`) before any call; a family or type it does not know, `InvalidOption` too.
+ * (option `fd`) before any call; a family or type it does not know, `InvalidOption` too. Where
+ * the addon cannot be loaded (see `Addon`), every call is `Unsupported`, naming the function and
+ * the load error; the constants need no addon.
  *
  * @since 0.1.0
  */
 import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
-import { binding } from "./internal/binding.js"
+import { withAddon } from "./internal/addon.js"
+import type { Binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
-import { toSockAddr } from "./internal/sockaddr.js"
+import * as sockaddr from "./internal/sockaddr.js"
 
 /**
+ * The address family `socket` opens: AF_INET, AF_INET6 or AF_UNIX.
+ *
  * @since 0.1.0
  * @category models
  */
 export type Family = "inet" | "inet6" | "unix"
 
 /**
+ * The socket type `socket` opens: SOCK_STREAM or SOCK_DGRAM.
+ *
  * @since 0.1.0
  * @category models
  */
 export type Type = "stream" | "datagram"
-
-const c = binding.constants
 
 /**
  * `sizeof(sockaddr_un.sun_path)` here: 108 on Linux, 104 on macOS and FreeBSD. The limit a
@@ -34,7 +39,7 @@ const c = binding.constants
  * @since 0.1.0
  * @category constants
  */
-export const sunPathMax: number = c.SUN_PATH_MAX
+export const sunPathMax: number = sockaddr.sunPathMax
 
 /**
  * The longest unix path, in UTF-8 bytes, that connect(2) and bind(2) take here: all of sun_path
@@ -44,7 +49,7 @@ export const sunPathMax: number = c.SUN_PATH_MAX
  * @since 0.1.0
  * @category constants
  */
-export const maxPathBytes: number = Errno.currentPlatform === "linux" ? c.SUN_PATH_MAX : c.SUN_PATH_MAX - 1
+export const maxPathBytes: number = sockaddr.maxPathBytes
 const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
@@ -57,9 +62,16 @@ const fdProblem = (s: number): ConnectError.InvalidOption | undefined =>
     reason: `must be a file descriptor (a whole number that fits in 32 bits), got ${ConnectError.shown(s)}`
   })
 
+// `use` of the addon, for the function `name`.
+const native = <A, E, R>(name: string, use: (addon: Binding) => Effect.Effect<A, E, R>) => withAddon(`Raw.${name}`, use)
+
 // `use` on a descriptor that a syscall can take, or the InvalidOption that says why not.
-const withFd = <A, E>(s: number, use: () => Effect.Effect<A, E>): Effect.Effect<A, E | ConnectError.InvalidOption> =>
-  Effect.suspend((): Effect.Effect<A, E | ConnectError.InvalidOption> => fdProblem(s) ?? use())
+const withFd = <A, E>(
+  name: string,
+  s: number,
+  use: (addon: Binding) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  Effect.suspend((): Effect.Effect<A, E | ConnectError.InvalidOption | ConnectError.Unsupported> => fdProblem(s) ?? native(name, use))
 
 const oneOf = <const T extends string>(option: string, value: T, allowed: ReadonlyArray<T>): ConnectError.InvalidOption | undefined =>
   allowed.includes(value) ? undefined : new ConnectError.InvalidOption({
@@ -73,18 +85,24 @@ const oneOf = <const T extends string>(option: string, value: T, allowed: Readon
  * @since 0.1.0
  * @category syscalls
  */
-export const socket = (family: Family, type: Type): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption, Scope.Scope> =>
-  Effect.suspend((): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption, Scope.Scope> =>
+export const socket = (
+  family: Family,
+  type: Type
+): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption | ConnectError.Unsupported, Scope.Scope> =>
+  Effect.suspend((): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.InvalidOption | ConnectError.Unsupported, Scope.Scope> =>
     // An untyped caller's typo must not quietly become AF_UNIX or SOCK_DGRAM, the fallbacks below.
-    oneOf("family", family, ["inet", "inet6", "unix"]) ?? oneOf("type", type, ["stream", "datagram"]) ?? Effect.map(
-      fd.open(
-        binding,
-        family === "inet" ? c.AF_INET : family === "inet6" ? c.AF_INET6 : c.AF_UNIX,
-        type === "stream" ? c.SOCK_STREAM : c.SOCK_DGRAM,
-        context("")
-      ),
-      (s) => s.fd
-    )
+    oneOf("family", family, ["inet", "inet6", "unix"]) ?? oneOf("type", type, ["stream", "datagram"]) ?? native("socket", (addon) => {
+      const c = addon.constants
+      return Effect.map(
+        fd.open(
+          addon,
+          family === "inet" ? c.AF_INET : family === "inet6" ? c.AF_INET6 : c.AF_UNIX,
+          type === "stream" ? c.SOCK_STREAM : c.SOCK_DGRAM,
+          context("")
+        ),
+        (s) => s.fd
+      )
+    })
   )
 
 /**
@@ -95,11 +113,12 @@ export const socket = (family: Family, type: Type): Effect.Effect<number, Connec
  * @since 0.1.0
  * @category syscalls
  */
-export const openDirectory = (path: string): Effect.Effect<number, ConnectError.ErrnoError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.suspend(() => fd.check(binding.openDirectory(path), "open", context(path))),
-    (dir) => Effect.sync(() => binding.close(dir))
-  )
+export const openDirectory = (path: string): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.Unsupported, Scope.Scope> =>
+  native("openDirectory", (addon) =>
+    Effect.acquireRelease(
+      Effect.suspend(() => fd.check(addon.openDirectory(path), "open", context(path))),
+      (dir) => Effect.sync(() => addon.close(dir))
+    ))
 
 /**
  * connect(2), once: EINPROGRESS is the `InProgress` error here (poll with `writable`, then read
@@ -111,8 +130,9 @@ export const openDirectory = (path: string): Effect.Effect<number, ConnectError.
 export const connect = (
   s: number,
   address: Address.Tcp | Address.Unix | Address.Unspecified
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
-  withFd(s, () => Effect.flatMap(toSockAddr(address), (sa) => fd.check(binding.connect(s, sa), "connect", context(Address.format(address)))))
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("connect", s, (addon) =>
+    Effect.flatMap(sockaddr.toSockAddr(address), (sa) => fd.check(addon.connect(s, sa), "connect", context(Address.format(address)))))
 
 /**
  * bind(2).
@@ -123,8 +143,9 @@ export const connect = (
 export const bind = (
   s: number,
   address: Address.Tcp | Address.Unix
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
-  withFd(s, () => Effect.flatMap(toSockAddr(address, "bind"), (sa) => fd.check(binding.bind(s, sa), "bind", context(Address.format(address)))))
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("bind", s, (addon) =>
+    Effect.flatMap(sockaddr.toSockAddr(address, "bind"), (sa) => fd.check(addon.bind(s, sa), "bind", context(Address.format(address)))))
 
 /**
  * Waits on the main loop until the socket is writable (a connect finished, either way).
@@ -132,8 +153,8 @@ export const bind = (
  * @since 0.1.0
  * @category syscalls
  */
-export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
-  withFd(s, () => Effect.asVoid(fd.ready(binding, s, c.POLL_WRITABLE, context(""))))
+export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("writable", s, (addon) => Effect.asVoid(fd.ready(addon, s, addon.constants.POLL_WRITABLE, context(""))))
 
 /**
  * The outcome of a connect whose socket polled writable, proven: getsockopt(SO_ERROR), and when
@@ -148,10 +169,10 @@ export const writable = (s: number): Effect.Effect<void, ConnectError.ErrnoError
 export const pendingError = (
   s: number,
   address: Address.Tcp | Address.Unix
-): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption> =>
-  withFd(s, () => Effect.flatMap(toSockAddr(address), (sa) => {
+): Effect.Effect<void, ConnectError.ErrnoError | ConnectError.InvalidAddress | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("pendingError", s, (addon) => Effect.flatMap(sockaddr.toSockAddr(address), (sa) => {
     const ctx = context(Address.format(address))
-    const outcome = fd.proveConnected(binding, s, sa, ctx)
+    const outcome = fd.proveConnected(addon, s, sa, ctx)
     return outcome === "connected"
       ? Effect.void
       : Effect.fail(outcome === "pending" ? fd.errnoError(-EALREADY, "connect", ctx) : outcome)
@@ -163,8 +184,10 @@ export const pendingError = (
  * @since 0.1.0
  * @category syscalls
  */
-export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
-  withFd(s, () => fd.endpoint(binding.getsockname(s), "getsockname", context("")))
+export const localAddress = (
+  s: number
+): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("localAddress", s, (addon) => fd.endpoint(addon.getsockname(s), "getsockname", context("")))
 
 /**
  * getpeername(2).
@@ -172,5 +195,7 @@ export const localAddress = (s: number): Effect.Effect<Address.Address, ConnectE
  * @since 0.1.0
  * @category syscalls
  */
-export const peerAddress = (s: number): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption> =>
-  withFd(s, () => fd.endpoint(binding.getpeername(s), "getpeername", context("")))
+export const peerAddress = (
+  s: number
+): Effect.Effect<Address.Address, ConnectError.ErrnoError | ConnectError.InvalidOption | ConnectError.Unsupported> =>
+  withFd("peerAddress", s, (addon) => fd.endpoint(addon.getpeername(s), "getpeername", context("")))

@@ -36,3 +36,11 @@ export * as Datagram from "./Datagram.js"
  * @since 0.2.0
  */
 export * as NodeConnector from "./NodeConnector.js"
+
+/**
+ * Whether the native addon loads here, and why not: `NativeConnector.layer` falls back to
+ * `NodeConnector` where it cannot.
+ *
+ * @since 0.2.0
+ */
+export * as Addon from "./Addon.js"

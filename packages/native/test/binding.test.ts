@@ -11,14 +11,17 @@ import * as path from "node:path"
 import { AsyncLocalStorage } from "node:async_hooks"
 import { fileURLToPath } from "node:url"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { binding as b, type SockAddr } from "../src/internal/binding.js"
+import { Datagram, Raw } from "@effect-connect/native"
+import { loadedBinding, type SockAddr } from "../src/internal/binding.js"
+import { errnoInject, errnoInjectMissing } from "./errno-inject.js"
+
+const b = loadedBinding()
 
 const E = os.constants.errno
 const c = b.constants
 const isLinux = process.platform === "linux"
 
 const addonPath = fileURLToPath(new URL("../build/Release/effect_connect.node", import.meta.url))
-const errnoInjectPath = fileURLToPath(new URL("../build/Release/errno-inject", import.meta.url))
 
 // --- helpers -------------------------------------------------------------------------------
 
@@ -119,6 +122,11 @@ describe("constants", () => {
       expect(c.TCP_USER_TIMEOUT).toBe(18)
       expect(c.TCP_KEEPIDLE).toBe(4)
     }
+  })
+  it("are what the package says without loading the addon: sun_path's size and the largest receive", () => {
+    expect(Raw.sunPathMax).toBe(c.SUN_PATH_MAX)
+    expect(Raw.maxPathBytes).toBe(isLinux ? c.SUN_PATH_MAX : c.SUN_PATH_MAX - 1)
+    expect(Datagram.maxBytesLimit).toBe(c.RECV_MAX)
   })
 })
 
@@ -752,7 +760,7 @@ describe("poll", () => {
   })
 })
 
-describe("errno-inject (seccomp)", () => {
+describe(`errno-inject (seccomp)${errnoInjectMissing === undefined ? "" : ` (skipped: ${errnoInjectMissing})`}`, () => {
   const script = (call: string) => `
     const b = require(${JSON.stringify(addonPath)});
     const c = b.constants;
@@ -772,14 +780,10 @@ describe("errno-inject (seccomp)", () => {
     ["bind", "EADDRNOTAVAIL", bindCall],
     ["socket", "EMFILE", connectCall]
   ]
-  const available = isLinux && fs.existsSync(errnoInjectPath)
-  if (!available) console.log(`skipped: errno-inject needs Linux and ${errnoInjectPath}`)
-
-  it.each(cases)("%s fails with %s at the kernel boundary", (syscall, name, call) => {
-    if (!available) return
+  it.skipIf(errnoInject === undefined).each(cases)("%s fails with %s at the kernel boundary", (syscall, name, call) => {
     const errno = E[name]
     const child = spawnSync(
-      errnoInjectPath,
+      errnoInject!,
       [syscall, String(errno), "--", process.execPath, "-e", script(call)],
       { encoding: "utf8", timeout: 20_000 }
     )
@@ -788,11 +792,10 @@ describe("errno-inject (seccomp)", () => {
     expect(child.stdout.trim()).toBe(String(-errno))
   })
 
-  it("rejects bad usage", () => {
-    if (!available) return
-    expect(spawnSync(errnoInjectPath, [], { encoding: "utf8" }).status).toBe(2)
-    expect(spawnSync(errnoInjectPath, ["nosuchcall", "1", "--", "true"], { encoding: "utf8" }).status).toBe(2)
-    expect(spawnSync(errnoInjectPath, ["connect", "zero", "--", "true"], { encoding: "utf8" }).status).toBe(2)
+  it.skipIf(errnoInject === undefined)("rejects bad usage", () => {
+    expect(spawnSync(errnoInject!, [], { encoding: "utf8" }).status).toBe(2)
+    expect(spawnSync(errnoInject!, ["nosuchcall", "1", "--", "true"], { encoding: "utf8" }).status).toBe(2)
+    expect(spawnSync(errnoInject!, ["connect", "zero", "--", "true"], { encoding: "utf8" }).status).toBe(2)
   })
 })
 

@@ -7,9 +7,11 @@ import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { join } from "node:path"
 import { NativeConnector, Raw } from "@effect-connect/native"
-import { type Binding, binding, type SockAddr } from "../src/internal/binding.js"
+import { type Binding, loadedBinding, type SockAddr } from "../src/internal/binding.js"
 import { fdCount, listening, ownPort, tempDir } from "./support.js"
 import { recordingTracer } from "../../core/test/recording.js"
+
+const binding = loadedBinding()
 
 const echo = (s: Socket) => s.pipe(s)
 

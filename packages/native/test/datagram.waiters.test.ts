@@ -8,8 +8,10 @@ import { Cause, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { constants as os } from "node:os"
 import { join } from "node:path"
 import { Datagram } from "@effect-connect/native"
-import { binding, type SockAddr } from "../src/internal/binding.js"
+import { loadedBinding, type SockAddr } from "../src/internal/binding.js"
 import { fdCount, tempDir } from "./support.js"
+
+const binding = loadedBinding()
 
 const c = binding.constants
 const EAGAIN = os.errno.EAGAIN

@@ -6,11 +6,11 @@
 import { Address } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { closeSync, existsSync, openSync, writeFileSync } from "node:fs"
+import { closeSync, openSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Raw } from "@effect-connect/native"
 import { runChild } from "./child.js"
+import { errnoInject, errnoInjectMissing } from "./errno-inject.js"
 import { listening, ownPort, tempDir } from "./support.js"
 
 const raw = { syscall: "connect", transient: false } as const
@@ -98,17 +98,14 @@ describe("state errors through the raw API", () => {
     }))
 })
 
-const errnoInject = fileURLToPath(new URL("../build/Release/errno-inject", import.meta.url))
-const injectable = process.platform === "linux" && existsSync(errnoInject)
-
 // A connect through NativeConnector.layer in a child whose `syscall` always fails with `errno`.
 const connectInjected = (syscall: string, errno: number) =>
   runChild(`out.error = await flip(Connector.connect(Address.tcp("127.0.0.1", 1)))`, {
-    wrap: [errnoInject, syscall, String(errno), "--"],
+    wrap: [errnoInject!, syscall, String(errno), "--"],
     timeout: 20_000
   }).error
 
-describe(`injected errnos through Connector.connect${injectable ? "" : " (skipped: errno-inject needs Linux and its build)"}`, () => {
+describe(`injected errnos through Connector.connect${errnoInjectMissing === undefined ? "" : ` (skipped: ${errnoInjectMissing})`}`, () => {
   const connect = { syscall: "connect", address: "tcp://127.0.0.1:1" }
   const cases = [
     ["connect", "EADDRINUSE", 98, { _tag: "AddressInUse", errno: "EADDRINUSE", code: 98, transient: true, ...connect }],
@@ -116,7 +113,7 @@ describe(`injected errnos through Connector.connect${injectable ? "" : " (skippe
     ["connect", "ENOBUFS", 105, { _tag: "OutOfResources", errno: "ENOBUFS", code: 105, transient: true, ...connect }],
     ["socket", "EMFILE", 24, { _tag: "TooManyOpenFiles", errno: "EMFILE", code: 24, transient: true, scope: "process", syscall: "socket" }]
   ] as const
-  it.skipIf(!injectable).each(cases)("%s failing with %s (%d)", (syscall, _name, errno, expected) => {
+  it.skipIf(errnoInject === undefined).each(cases)("%s failing with %s (%d)", (syscall, _name, errno, expected) => {
     expect(connectInjected(syscall, errno)).toEqual(expect.objectContaining(expected))
   }, 30_000)
 })

@@ -10,9 +10,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect } from "vitest"
 import { Datagram, NativeConnector, Raw } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
+import { loadedBinding } from "../src/internal/binding.js"
 import { hostileHost, hostileNumber, hostileText, hostileValue, runs } from "../../core/test/arbitraries.js"
 import { fdCount, ownPort, rawListener } from "./support.js"
+
+const binding = loadedBinding()
 
 const c = binding.constants
 const prefix = `ec-test-${process.pid}-`

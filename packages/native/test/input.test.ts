@@ -6,8 +6,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Stream } from "effect"
 import { join } from "node:path"
 import { Datagram, NativeConnector, Raw } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
+import { loadedBinding } from "../src/internal/binding.js"
 import { fdCount, listening, ownPort, rawListener, tempDir } from "./support.js"
+
+const binding = loadedBinding()
 
 const c = binding.constants
 const bytesOf = (...parts: Array<string | ReadonlyArray<number>>) =>

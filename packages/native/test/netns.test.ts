@@ -9,7 +9,7 @@
 // 2001:db8:1::/48 `prohibit` routes; the rest of 2001:db8::/32 has no route; 255.255.255.255 goes
 // to v0.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { canNetns, namespace } from "./child.js"
+import { canNetns, connectors, namespace } from "./child.js"
 
 const ns = namespace("test")
 const run = ns.run
@@ -30,11 +30,11 @@ describe.skipIf(!canNetns)("inside a network namespace the test made (skipped wh
   })
   afterAll(ns.remove)
 
-  it("no route is NetworkUnreachable; an unreachable route is HostUnreachable", () => {
+  it.each(connectors)("%s: no route is NetworkUnreachable; an unreachable route is HostUnreachable", (via) => {
     const out = run(`
 for (const [key, address] of [["net", Address.tcp("198.51.100.200", 80)], ["host", Address.tcp("203.0.113.7", 80)], ["net6", Address.tcp("2001:db8::7", 80)]]) {
   out[key] = await flip(Connector.connect(address, { timeout: "3 seconds" }))
-}`)
+}`, undefined, via)
     expect(out.net).toMatchObject({
       _tag: "NetworkUnreachable", errno: "ENETUNREACH", code: 101, syscall: "connect",
       address: "tcp://198.51.100.200:80", transient: true
@@ -66,6 +66,16 @@ out.allowed = await Effect.runPromise(Effect.scoped(Effect.flatMap(Datagram.make
     expect(out.limited).toMatchObject({ ...denied, reason: "broadcast", address: "tcp://255.255.255.255:9" })
     expect(out.directed).toMatchObject({ ...denied, reason: "broadcast", address: "tcp://198.51.100.127:9" })
     expect(out.allowed).toBe("ok")
+  })
+
+  it("NodeConnector (the fallback): a prohibit route is PermissionDenied { reason: prohibited }, v4 and v6", () => {
+    const out = run(`
+out.tcp4 = await flip(Connector.connect(Address.tcp("203.0.113.200", 80)))
+out.tcp6 = await flip(Connector.connect(Address.tcp("2001:db8:1::7", 80)))
+`, undefined, "NodeConnector")
+    const denied = { _tag: "PermissionDenied", errno: "EACCES", code: 13, syscall: "connect", transient: false }
+    expect(out.tcp4).toMatchObject({ ...denied, reason: "prohibited", address: "tcp://203.0.113.200:80" })
+    expect(out.tcp6).toMatchObject({ ...denied, reason: "prohibited", address: "tcp://[2001:db8:1::7]:80" })
   })
 
   // Many connects in flight to hosts that never answer ARP: the neighbour entries fail after about

@@ -10,8 +10,10 @@ import { closeSync, writeFileSync } from "node:fs"
 import { createServer, Socket } from "node:net"
 import { constants } from "node:os"
 import { join } from "node:path"
-import { binding } from "../src/internal/binding.js"
+import { loadedBinding } from "../src/internal/binding.js"
 import { content, fdCount, listening, ownPort, reopenAs, tempDir } from "./support.js"
+
+const binding = loadedBinding()
 
 const echo = (s: Socket) => s.pipe(s)
 

@@ -28,8 +28,10 @@ import {
 import { Effect, Layer, Metric, Schedule, type Scope } from "effect"
 import { join } from "node:path"
 import { NativeConnector } from "@effect-connect/native"
-import { binding } from "../src/internal/binding.js"
+import { loadedBinding } from "../src/internal/binding.js"
 import { listening, ownPort, tempDir } from "./support.js"
+
+const binding = loadedBinding()
 
 interface Exported {
   readonly spans: ReadonlyArray<ReadableSpan>

@@ -1,7 +1,9 @@
 // The kernel's own recipes for the connect errnos of IP, stream and datagram, through the public
-// API, each asserting the whole error. Namespaced recipes run in one child per namespace (see
-// child.ts), started in beforeAll, with every connect of the namespace at once; each `it` then
-// checks its own result. The recipes of the other test files are not repeated here: no route, an
+// API, each asserting the whole error. Namespaced recipes run in one child per namespace and
+// connector (see child.ts), started in beforeAll, with every connect of the namespace at once;
+// each `it` then checks its own result. Every stream recipe runs through both connectors, the
+// NodeConnector one as NativeConnector.layer's fallback (the addon kept from loading); where the
+// two differ, the test says why. Datagrams need the addon: NativeConnector's runs only. The recipes of the other test files are not repeated here: no route, an
 // `unreachable` or `prohibit` route and broadcast (netns.test.ts), SYNs dropped (ETIMEDOUT) and a
 // reset before accept (errno.kernel.test.ts), state errors and seccomp-injected errnos
 // (errno.tagged.test.ts), ENOTCONN and EDESTADDRREQ (datagram.test.ts); AF_UNIX is in
@@ -17,7 +19,7 @@ import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll } from "vitest"
 import { Datagram } from "@effect-connect/native"
-import { canNetns, namespace, runChild } from "./child.js"
+import { canNetns, connectors, namespace, runChild } from "./child.js"
 
 const canNft = canNetns && spawnSync("nft", ["--version"]).status === 0
 const canPrlimit = spawnSync("prlimit", ["--version"]).status === 0
@@ -96,14 +98,16 @@ const cases = {
   ${codes.map((code) => `icmp${code}: () => tcp("198.51.100.1", ${1000 + code})`).join(",\n  ")},
   reset: () => tcp("198.51.100.1", 1100),
   dropTcp: () => tcp("198.51.100.1", 1101, { timeout: "300 millis" }),
-  dropUdp: () => udpAfterSend("198.51.100.1", 1101),
-  protoUdp: () => udpAfterSend("198.51.100.1", 1102),
-  refusedUdp: () => udpAfterSend("198.51.100.1", 9),
   blackhole: () => tcp("203.0.113.70", 80),
-  blackholeUdp: () => udpConnect("203.0.113.70", 80),
   throwRoute: () => tcp("203.0.113.20", 80),
   linkDown: () => tcp("203.0.113.242", 80),
-  linkDown6: () => tcp("2001:db8:9::2", 80)
+  linkDown6: () => tcp("2001:db8:9::2", 80),
+  ...(withDatagrams ? {
+    dropUdp: () => udpAfterSend("198.51.100.1", 1101),
+    protoUdp: () => udpAfterSend("198.51.100.1", 1102),
+    refusedUdp: () => udpAfterSend("198.51.100.1", 9),
+    blackholeUdp: () => udpConnect("203.0.113.70", 80)
+  } : {})
 }
 await Promise.all(Object.entries(cases).map(async ([key, run]) => { out[key] = await run() }))
 `
@@ -112,7 +116,7 @@ describe.skipIf(!canNft)(
   `ICMP rejects, firewall drops and route types in a namespace${canNft ? "" : " (skipped: needs root, `ip netns` and nft)"}`,
   () => {
     const ns = namespace("recipes")
-    let out: Record<string, { readonly message?: string }> = {}
+    const out: Record<string, Record<string, { readonly message?: string }>> = {}
     beforeAll(() => {
       ns.add()
       ns.ip("link", "add", "v0", "type", "veth", "peer", "name", "v1")
@@ -127,28 +131,32 @@ describe.skipIf(!canNft)(
       ns.ip("link", "set", "v2", "up")
       ns.ip("link", "set", "v2", "down")
       ns.exec(["nft", "-f", "-"], ruleset)
-      out = ns.run(firewallBody)
+      for (const via of connectors) out[via] = ns.run(firewallBody, undefined, via)
     })
     afterAll(ns.remove)
 
-    it.each(icmp)(
-      "a SYN answered with ICMP code %i (%s) is %s",
-      (code, _name, tag, errno, number, transient, says) => {
-        expectError(out[`icmp${code}`], {
+    it.each(connectors.flatMap((via) => icmp.map((row) => [via, ...row] as const)))(
+      "%s: a SYN answered with ICMP code %i (%s) is %s",
+      (via, code, _name, tag, errno, number, transient, says) => {
+        expectError(out[via]![`icmp${code}`], {
           _tag: tag, ...inet(errno, number, transient, `tcp://198.51.100.1:${1000 + code}`)
         }, says)
       }
     )
 
-    it("a SYN answered with ICMP code 8 (host-isolated) is UnknownErrno { errno: ENONET }, its name kept", () => {
-      expectError(out.icmp8, {
+    it.each(connectors)("%s: a SYN answered with ICMP code 8 (host-isolated) is UnknownErrno { errno: ENONET }, its name kept", (via) => {
+      expectError(out[via]!.icmp8, {
         _tag: "UnknownErrno", ...inet("ENONET", 64, false, "tcp://198.51.100.1:1008")
       }, "failed with ENONET (errno 64)")
     })
 
+    it.each(connectors)("%s: a SYN answered with a TCP reset by a firewall: ConnectionRefused, as a closed port", (via) => {
+      expectError(out[via]!.reset, { _tag: "ConnectionRefused", ...inet("ECONNREFUSED", 111, true, "tcp://198.51.100.1:1100") },
+        "nothing is listening on that port")
+    })
+
+    // Datagrams need the addon: NodeConnector has none.
     it.each([
-      ["a SYN answered with a TCP reset by a firewall: ConnectionRefused, as a closed port", "reset",
-        "ConnectionRefused", "ECONNREFUSED", 111, true, 1100, "connect", "nothing is listening on that port"],
       ["a datagram dropped by an OUTPUT rule: the send is OperationNotPermitted (the netfilter hook's EPERM)", "dropUdp",
         "OperationNotPermitted", "EPERM", 1, false, 1101, "send", "a firewall rule"],
       ["a datagram rejected on the way in with ICMP protocol-unreachable: the receive is ProtocolNotAvailable", "protoUdp",
@@ -156,29 +164,33 @@ describe.skipIf(!canNft)(
       ["a datagram to a port nobody listens on: the receive is ConnectionRefused", "refusedUdp",
         "ConnectionRefused", "ECONNREFUSED", 111, true, 9, "recv", "nothing is listening on that port"]
     ] as const)("%s", (_name, key, tag, errno, code, transient, port, syscall, says) => {
-      expectError(out[key], { _tag: tag, ...inet(errno, code, transient, `tcp://198.51.100.1:${port}`, syscall) }, says)
+      expectError(out.NativeConnector![key], { _tag: tag, ...inet(errno, code, transient, `tcp://198.51.100.1:${port}`, syscall) }, says)
     })
 
-    it("a TCP SYN dropped by an OUTPUT rule is no EPERM: TCP retransmits until our deadline", () => {
-      const { elapsed, ...rest } = out.dropTcp as { readonly elapsed: number }
+    it.each(connectors)("%s: a TCP SYN dropped by an OUTPUT rule is no EPERM: TCP retransmits until our deadline", (via) => {
+      const { elapsed, ...rest } = out[via]!.dropTcp as { readonly elapsed: number }
       expect(elapsed).toBeGreaterThanOrEqual(300)
       expectError(rest, {
         _tag: "TimedOut", ...inet("ETIMEDOUT", 110, true, "tcp://198.51.100.1:1101"), source: "deadline", scope: "attempt"
       }, "the per-attempt timeout")
     })
 
-    it("a blackhole route is InvalidArgument (Linux's EINVAL), for TCP and UDP, and the message says blackhole", () => {
+    it.each(connectors)("%s: a blackhole route is InvalidArgument (Linux's EINVAL), and the message says blackhole", (via) => {
       const fields = { _tag: "InvalidArgument", ...inet("EINVAL", 22, false, "tcp://203.0.113.70:80") }
-      expectError(out.blackhole, fields, "a route of type blackhole")
-      expectError(out.blackholeUdp, fields, "a route of type blackhole")
+      expectError(out[via]!.blackhole, fields, "a route of type blackhole")
     })
 
-    it.each([
-      ["a throw route", "throwRoute", "tcp://203.0.113.20:80", "check the routing table"],
-      ["a link set down takes its routes with it (never ENETDOWN)", "linkDown", "tcp://203.0.113.242:80", "a link set down"],
-      ["a link set down, IPv6", "linkDown6", "tcp://[2001:db8:9::2]:80", "a link set down"]
-    ] as const)("%s: NetworkUnreachable", (_name, key, address, says) => {
-      expectError(out[key], { _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, address) }, says)
+    it("a blackhole route for a datagram's connect is InvalidArgument too (NativeConnector's Datagram only)", () => {
+      const fields = { _tag: "InvalidArgument", ...inet("EINVAL", 22, false, "tcp://203.0.113.70:80") }
+      expectError(out.NativeConnector!.blackholeUdp, fields, "a route of type blackhole")
+    })
+
+    it.each(connectors.flatMap((via) => [
+      [via, "a throw route", "throwRoute", "tcp://203.0.113.20:80", "check the routing table"],
+      [via, "a link set down takes its routes with it (never ENETDOWN)", "linkDown", "tcp://203.0.113.242:80", "a link set down"],
+      [via, "a link set down, IPv6", "linkDown6", "tcp://[2001:db8:9::2]:80", "a link set down"]
+    ] as const))("%s: %s: NetworkUnreachable", (via, _name, key, address, says) => {
+      expectError(out[via]![key], { _tag: "NetworkUnreachable", ...inet("ENETUNREACH", 101, true, address) }, says)
     })
   }
 )
@@ -194,15 +206,19 @@ const failure = (effect) => Effect.map(Effect.flip(effect), (e) => ({ ...e, mess
 Object.assign(out, await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
   const held = []
   for (let i = 0; i < 2; i++) held.push(Address.format((yield* Connector.connect(to)).local))
+  const tcp = {
+    held,
+    exhausted: yield* failure(Connector.connect(to)),
+    portTaken: yield* failure(Connector.connect(to, { local: { host: "127.0.0.1", port: 7000 } })),
+    hostOnly: yield* failure(Connector.connect(to, { local: { host: "127.0.0.1" } }))
+  }
+  if (!withDatagrams) return tcp
   const udp = (options) => Effect.flatMap(Datagram.make("udp4", options), (d) => d.connect(Address.tcp("127.0.0.1", 9)))
   const udpHeld = []
   for (let i = 0; i < 2; i++) udpHeld.push(yield* Effect.flatMap(Datagram.make("udp4"), (d) => Effect.andThen(d.connect(Address.tcp("127.0.0.1", 9)), d.local)))
   return {
-    held,
+    ...tcp,
     udpHeld: udpHeld.map(Address.format),
-    exhausted: yield* failure(Connector.connect(to)),
-    portTaken: yield* failure(Connector.connect(to, { local: { host: "127.0.0.1", port: 7000 } })),
-    hostOnly: yield* failure(Connector.connect(to, { local: { host: "127.0.0.1" } })),
     udpExhausted: yield* failure(udp({})),
     udpHostOnly: yield* failure(udp({ local: Address.tcp("127.0.0.1", 0) }))
   }
@@ -213,33 +229,43 @@ server.close()
 describe.skipIf(!canNetns)(
   `ephemeral ports exhausted in a namespace${canNetns ? "" : " (skipped: needs root and `ip netns`)"}`,
   () => {
-    const ns = namespace("ports")
+    // A namespace per connector: the first one's closed connections hold both ports in TIME_WAIT.
+    const spaces = connectors.map((via) => [via, namespace(`ports-${via === "NativeConnector" ? "native" : "node"}`)] as const)
+    const all: Record<string, Record<string, { readonly message?: string }>> = {}
     let out: Record<string, { readonly message?: string }> = {}
     beforeAll(() => {
-      ns.add()
-      ns.exec(["sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40001"])
-      out = ns.run(portsBody)
+      for (const [via, ns] of spaces) {
+        ns.add()
+        ns.exec(["sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40001"])
+        all[via] = ns.run(portsBody, undefined, via)
+      }
+      out = all.NativeConnector!
     })
-    afterAll(ns.remove)
+    afterAll(() => spaces.forEach(([, ns]) => ns.remove()))
 
-    it("TCP, the caller not binding: AddressNotAvailable, transient, and the message names ip_local_port_range", () => {
-      expect(out.held).toEqual(["tcp://127.0.0.1:40000", "tcp://127.0.0.1:40001"])
-      expectError(out.exhausted, {
+    it.each(connectors)("%s: TCP, the caller not binding: AddressNotAvailable, transient, and the message names ip_local_port_range", (via) => {
+      expect(all[via]!.held).toEqual(["tcp://127.0.0.1:40000", "tcp://127.0.0.1:40001"])
+      expectError(all[via]!.exhausted, {
         _tag: "AddressNotAvailable", ...inet("EADDRNOTAVAIL", 99, true, "tcp://127.0.0.1:7000")
       }, "net.ipv4.ip_local_port_range")
     })
 
-    it("TCP bound to a chosen local port already in use: AddressInUse from bind, permanent", () => {
-      expectError(out.portTaken, {
+    it.each(connectors)("%s: TCP bound to a chosen local port already in use: AddressInUse from bind, permanent", (via) => {
+      expectError(all[via]!.portTaken, {
         _tag: "AddressInUse", ...inet("EADDRINUSE", 98, false, "tcp://127.0.0.1:7000", "bind")
       }, "permanent when you chose the local port")
     })
 
-    it("TCP bound to a chosen local host only: AddressInUse from bind, transient (the kernel chose the port)", () => {
-      expectError(out.hostOnly, {
-        _tag: "AddressInUse", ...inet("EADDRINUSE", 98, true, "tcp://127.0.0.1:7000", "bind")
-      }, "no ephemeral port was free")
-    })
+    // libuv sets SO_REUSEADDR before it binds: its bind(2) may take a port that a connection to
+    // the same peer holds, and the connect(2) finds that connection's 4-tuple taken.
+    it.each([["NativeConnector", "bind"], ["NodeConnector", "connect"]] as const)(
+      "%s: TCP bound to a chosen local host only: AddressInUse from %s, transient (the kernel chose the port)",
+      (via, syscall) => {
+        expectError(all[via]!.hostOnly, {
+          _tag: "AddressInUse", ...inet("EADDRINUSE", 98, true, "tcp://127.0.0.1:7000", syscall)
+        }, "no ephemeral port was free")
+      }
+    )
 
     it("UDP, the caller not binding: connect's autobind is TryAgain { reason: ports-exhausted }, transient", () => {
       expect(out.udpHeld).toEqual(expect.arrayContaining(["tcp://127.0.0.1:40000", "tcp://127.0.0.1:40001"]))
@@ -260,20 +286,25 @@ describe.skipIf(!canNetns)(
   `IPv6 disabled by sysctl in a namespace${canNetns ? "" : " (skipped: needs root and `ip netns`)"}`,
   () => {
     const ns = namespace("noipv6")
-    let out: Record<string, { readonly message?: string }> = {}
+    const out: Record<string, Record<string, { readonly message?: string }>> = {}
     beforeAll(() => {
       ns.add()
       ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
-      out = ns.run(`
+      for (const via of connectors) {
+        out[via] = ns.run(`
 out.tcp = await flip(Connector.connect(Address.tcp("::1", 80)))
-out.udp = await flip(Effect.flatMap(Datagram.make("udp6"), (d) => d.connect(Address.tcp("2001:db8::1", 53))))
-`)
+if (withDatagrams) out.udp = await flip(Effect.flatMap(Datagram.make("udp6"), (d) => d.connect(Address.tcp("2001:db8::1", 53))))
+`, undefined, via)
+      }
     })
     afterAll(ns.remove)
 
-    it("socket(AF_INET6) still works; the connect has no source address: AddressNotAvailable, and the message says IPv6 is off", () => {
-      expectError(out.tcp, { _tag: "AddressNotAvailable", ...inet("EADDRNOTAVAIL", 99, true, "tcp://[::1]:80") }, "disable_ipv6")
-      expectError(out.udp, {
+    it.each(connectors)("%s: socket(AF_INET6) still works; the connect has no source address: AddressNotAvailable, and the message says IPv6 is off", (via) => {
+      expectError(out[via]!.tcp, { _tag: "AddressNotAvailable", ...inet("EADDRNOTAVAIL", 99, true, "tcp://[::1]:80") }, "disable_ipv6")
+    })
+
+    it("the same for a datagram socket's connect (NativeConnector's Datagram only)", () => {
+      expectError(out.NativeConnector!.udp, {
         _tag: "AddressNotAvailable", ...inet("EADDRNOTAVAIL", 99, true, "tcp://[2001:db8::1]:53")
       }, "disable_ipv6")
     })
@@ -298,19 +329,22 @@ describe("recipes on this host's loopback", () => {
       expect({ ...error }).toEqual({ _tag: "MessageTooLong", ...inet("EMSGSIZE", 90, false, "tcp://127.0.0.1:9", "send") })
     }))
 
-  it.skipIf(!canPrlimit)(
-    `every descriptor in use under a lowered RLIMIT_NOFILE: TooManyOpenFiles { scope: process } from socket${canPrlimit ? "" : " (skipped: no prlimit)"}`,
-    () => {
+  // NodeConnector's socket(2) is libuv's, inside its connect: Node reports the connect syscall.
+  it.skipIf(!canPrlimit).each([["NativeConnector", "socket"], ["NodeConnector", "connect"]] as const)(
+    `%s: every descriptor in use under a lowered RLIMIT_NOFILE: TooManyOpenFiles { scope: process } from %s${canPrlimit ? "" : " (skipped: no prlimit)"}`,
+    (via, syscall) => {
       const out = runChild(`
+// The addon loaded while a descriptor is free to open it.
+if (withDatagrams) await Effect.runPromise(Addon.check)
 const { openSync, closeSync } = await import("node:fs")
 const held = []
 try { for (let i = 0; i < 512; i++) held.push(openSync("/dev/null", "r")) } catch {}
 out.error = await flip(Connector.connect(Address.tcp("127.0.0.1", 1)))
 for (const fd of held) closeSync(fd)
 out.after = await flip(Connector.connect(Address.tcp("127.0.0.1", 1)))
-`, { wrap: ["prlimit", "--nofile=256:256"] })
+`, { wrap: ["prlimit", "--nofile=256:256"], via })
       expectError(out.error, {
-        _tag: "TooManyOpenFiles", ...inet("EMFILE", 24, true, "tcp://127.0.0.1:1", "socket"), scope: "process"
+        _tag: "TooManyOpenFiles", ...inet("EMFILE", 24, true, "tcp://127.0.0.1:1", syscall), scope: "process"
       }, "RLIMIT_NOFILE")
       // The descriptors given back, the same connect reaches the kernel again.
       expect(out.after).toMatchObject({ _tag: "ConnectionRefused" })

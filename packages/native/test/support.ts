@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, 
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { binding, type SockAddr } from "../src/internal/binding.js"
+import { loadedBinding, type SockAddr } from "../src/internal/binding.js"
 
 // Once `node:tls` is loaded (@effect/platform-node's NodeSocket loads it), Node reads its CA
 // certificates on a thread of its own; with NODE_EXTRA_CA_CERTS set that thread opens the file,
@@ -76,6 +76,7 @@ export const ownPort = (kind: "refusing" | "stuck") =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
+        const binding = loadedBinding()
         const c = binding.constants
         const fd = binding.socket(c.AF_INET, c.SOCK_STREAM)
         if (binding.bind(fd, { family: c.AF_INET, address: "127.0.0.1", port: 0 }) < 0) throw new Error("bind 127.0.0.1:0")
@@ -84,7 +85,7 @@ export const ownPort = (kind: "refusing" | "stuck") =>
         if (typeof name === "number") throw new Error(`getsockname: ${name}`)
         return { fd, port: name.port }
       }),
-      ({ fd }) => Effect.sync(() => binding.close(fd))
+      ({ fd }) => Effect.sync(() => loadedBinding().close(fd))
     ),
     ({ port }) => port
   )
@@ -125,6 +126,7 @@ export const rawListener = (family: "inet" | "unix", address: SockAddr, backlog 
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
+        const binding = loadedBinding()
         const c = binding.constants
         const fd = binding.socket(family === "inet" ? c.AF_INET : c.AF_UNIX, c.SOCK_STREAM)
         if (binding.bind(fd, address) < 0 || binding.listen(fd, backlog) < 0) throw new Error(`listen ${String(address.address)}`)
@@ -132,7 +134,7 @@ export const rawListener = (family: "inet" | "unix", address: SockAddr, backlog 
         if (typeof name === "number") throw new Error(`getsockname: ${name}`)
         return { fd, port: name.port }
       }),
-      ({ fd }) => Effect.sync(() => binding.close(fd))
+      ({ fd }) => Effect.sync(() => loadedBinding().close(fd))
     ),
     ({ port }) => port
   )

@@ -4,8 +4,10 @@
  */
 import * as os from "node:os"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { binding as b, type SockAddr, type WatchHandle } from "../src/internal/binding.js"
+import { loadedBinding, type SockAddr, type WatchHandle } from "../src/internal/binding.js"
 import { fdCount } from "./support.js"
+
+const b = loadedBinding()
 
 const E = os.constants.errno
 const c = b.constants

@@ -16,8 +16,9 @@
  * @since 0.1.0
  */
 import { Address, ConnectError, type Connection, Connector, Errno } from "@effect-connect/core"
-import { NativeConnector, Raw } from "@effect-connect/native"
+import { NativeConnector } from "@effect-connect/native"
 import { Effect, Layer, Predicate, Scope } from "effect"
+import { closeSync, constants, openSync } from "node:fs"
 import { basename, dirname } from "node:path"
 import { walk } from "./internal/walk.js"
 import * as UnixAddress from "./UnixAddress.js"
@@ -58,6 +59,8 @@ const walkedOrNothing = (path: string, errno: string) => {
 }
 
 /**
+ * The options of `make` and `layerWith`: what a unix path longer than sun_path does.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -104,6 +107,27 @@ const readdressed = (connection: Connection.Connection, remote: Address.UnixPath
   detach: () => connection.detach()
 })
 
+// O_PATH, Linux's (the generic value: x86, arm64): a handle for lookups beneath the directory,
+// which needs only search permission, as the connect itself does. node:fs does not name it; libuv
+// adds O_CLOEXEC. Through node:fs rather than the addon, so that the detour works without it.
+const O_PATH = 0o10000000
+
+// The directory opened for the detour, closed with `scope`; its errno is the connect's.
+const openDirectory = (path: string, input: string) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => openSync(path, O_PATH | constants.O_DIRECTORY),
+      catch: (e) =>
+        ConnectError.fromErrno(Predicate.hasProperty(e, "code") && typeof e.code === "string" ? e.code : "UNKNOWN", {
+          kind: "unix",
+          syscall: "connect",
+          address: input,
+          platform: Errno.currentPlatform
+        })
+    }),
+    (fd) => Effect.sync(() => closeSync(fd))
+  )
+
 const viaDirectory = (
   inner: Connector.Connector["Service"],
   address: Address.UnixPath,
@@ -112,10 +136,7 @@ const viaDirectory = (
   // The path's own text, cut at its last component: `dirname` folds nothing, so the kernel
   // resolves `..` after any symlink before it, as it would in the connect itself.
   const input = Address.format(address)
-  const dir = Effect.mapError(
-    Raw.openDirectory(dirname(address.path)),
-    (e) => ConnectError.fromErrno(e.errno, { kind: "unix", syscall: "connect", address: input, platform: Errno.currentPlatform })
-  )
+  const dir = openDirectory(dirname(address.path), input)
   return Effect.acquireUseRelease(
     Scope.make(),
     (held) =>
@@ -160,6 +181,9 @@ export const make = (options: Options = {}): Effect.Effect<Connector.Connector["
 
 /**
  * `NativeConnector.layer` with unix path errors diagnosed, and long paths as `options` say.
+ * Where the addon cannot be loaded, that layer is `NodeConnector`'s: the diagnosis and the
+ * long-path detour work the same over it (they need no addon). Over a connector of your choice:
+ * `Layer.effect(Connector.Connector, UnixConnector.make(options))` provided with its layer.
  * Options that are no object, or a `longPaths` that is neither value, make every connect
  * `InvalidAddress` (`field: "option"`) naming them.
  *

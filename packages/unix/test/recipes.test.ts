@@ -1,16 +1,19 @@
 // The kernel's own recipes for the AF_UNIX connect errnos through the public API
-// (`UnixConnector.layer`, `Datagram`), each asserting the whole error. Not repeated here: ENOENT,
+// (`UnixConnector.layer`, `Datagram`), each asserting the whole error; the stream ones also over
+// NodeConnector. Not repeated here: ENOENT,
 // ENOTDIR, ELOOP, a regular file and a stale socket (unix.test.ts, with their diagnoses),
 // permissions from a child running as nobody (unix.test.ts), ENAMETOOLONG (unix.test.ts,
 // connector.test.ts), EMFILE (packages/native/test/recipes.test.ts).
 import { Address, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { join } from "node:path"
-import { Datagram } from "@effect-connect/native"
+import { Datagram, NodeConnector } from "@effect-connect/native"
 import { UnixConnector } from "@effect-connect/unix"
-import { binding } from "../../native/src/internal/binding.js"
+import { loadedBinding } from "../../native/src/internal/binding.js"
 import { listening, rawListener, tempDir } from "../../native/test/support.js"
+
+const binding = loadedBinding()
 
 const unixFields = (errno: string, code: number, transient: boolean, address: string, syscall = "connect") => ({
   errno, code, transient, address, syscall
@@ -21,8 +24,15 @@ const fieldsOf = (e: object) => ({ ...e })
 
 const abstractName = (what: string) => `ec-recipes-${process.pid}-${what}`
 
+// The stream recipes through UnixConnector over each connector (datagrams need the addon).
+const over = {
+  NativeConnector: UnixConnector.layer,
+  NodeConnector: Layer.effect(Connector.Connector, UnixConnector.make()).pipe(Layer.provide(NodeConnector.layer))
+}
+const connectors = ["NativeConnector", "NodeConnector"] as const
+
 describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
-  it.live("a stream connect to a datagram socket's path, and a datagram connect to a listener's: WrongProtocolType", () =>
+  it.live.each(connectors)("%s: a stream connect to a datagram socket's path, and a datagram connect to a listener's: WrongProtocolType", (via) =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const dgram = join(dir, "dgram.sock")
@@ -37,9 +47,9 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       expect(fieldsOf(yield* Effect.flip(d.connect(Address.unix(listener))))).toEqual({
         _tag: "WrongProtocolType", ...unixFields("EPROTOTYPE", 91, false, `unix://${listener}`)
       })
-    }).pipe(Effect.provide(UnixConnector.layer)))
+    }).pipe(Effect.provide(over[via])))
 
-  it.live("an abstract name nobody bound: ConnectionRefused, transient, and no talk of socket files", () =>
+  it.live.each(connectors)("%s: an abstract name nobody bound: ConnectionRefused, transient, and no talk of socket files", (via) =>
     Effect.gen(function*() {
       const name = abstractName("unbound")
       const address = `unix-abstract:${name}`
@@ -53,9 +63,9 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
       const datagram = yield* Effect.flip(d.connect(Address.abstract(name)))
       expect(fieldsOf(datagram)).toEqual({ _tag: "ConnectionRefused", ...unixFields("ECONNREFUSED", 111, true, address) })
       expect(datagram.message).toContain("no socket is bound to this abstract name")
-    }).pipe(Effect.provide(UnixConnector.layer)))
+    }).pipe(Effect.provide(over[via])))
 
-  it.live("a listener whose backlog is full (backlog 0, never accepting): TryAgain { reason: backlog-full }, transient", () =>
+  it.live.each(connectors)("%s: a listener whose backlog is full (backlog 0, never accepting): TryAgain { reason: backlog-full }, transient", (via) =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "full.sock")
@@ -70,7 +80,7 @@ describe.skipIf(process.platform !== "linux")("AF_UNIX recipes (Linux)", () => {
         _tag: "TryAgain", ...unixFields("EAGAIN", 11, true, `unix://${path}`), reason: "backlog-full"
       })
       expect((error as Error).message).toContain("the listener's backlog is full")
-    }).pipe(Effect.provide(UnixConnector.layer)))
+    }).pipe(Effect.provide(over[via])))
 
   it.live("a local name already taken, path and abstract: AddressInUse from bind, permanent", () =>
     Effect.gen(function*() {

@@ -5,13 +5,24 @@
  */
 import { Address, Connector, Errno } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { NodeConnector } from "@effect-connect/native"
 import { UnixAddress, UnixConnector } from "@effect-connect/unix"
 import { fdCount, listening, tempDir } from "../../native/test/support.js"
+import { longDirectory } from "./support.js"
+
+// UnixConnector over each connector: over NodeConnector (what NativeConnector.layer is where the
+// addon cannot load) the failures are walked, and long paths detoured, the same way.
+const over = {
+  NativeConnector: (options: UnixConnector.Options = {}) => UnixConnector.layerWith(options),
+  NodeConnector: (options: UnixConnector.Options = {}) =>
+    Layer.effect(Connector.Connector, UnixConnector.make(options)).pipe(Layer.provide(NodeConnector.layer))
+}
+const connectors = ["NativeConnector", "NodeConnector"] as const
 
 const failure = (path: string) => Effect.flip(Effect.scoped(Connector.connect(Address.unix(path))))
 
@@ -43,7 +54,7 @@ describe("UnixAddress", () => {
 })
 
 describe("UnixConnector: the path is walked after a failure", () => {
-  it.live("missing directory, missing socket, not a directory, not a socket, stale socket, symlink loop", () =>
+  it.live.each(connectors)("%s: missing directory, missing socket, not a directory, not a socket, symlink loop", (via) =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const file = join(dir, "file")
@@ -65,9 +76,9 @@ describe("UnixConnector: the path is walked after a failure", () => {
         })
         expect(error.message).toContain(`: ${component}: `)
       }
-    }).pipe(Effect.provide(UnixConnector.layer)))
+    }).pipe(Effect.provide(over[via]())))
 
-  it.live("a stale socket file nobody listens on", () =>
+  it.live.each(connectors)("%s: a stale socket file nobody listens on", (via) =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "stale.sock")
@@ -78,7 +89,7 @@ describe("UnixConnector: the path is walked after a failure", () => {
         _tag: "ConnectionRefused", errno: "ECONNREFUSED", transient: true, diagnosis: { component: path, problem: "stale-socket" }
       })
       expect(error.message).toContain("nothing listens on")
-    }).pipe(Effect.provide(UnixConnector.layer)))
+    }).pipe(Effect.provide(over[via]())))
 
   it.live("other errors and other families pass through unchanged", () =>
     Effect.gen(function*() {
@@ -94,29 +105,15 @@ describe("UnixConnector: the path is walked after a failure", () => {
 })
 
 describe.skipIf(process.platform !== "linux")("UnixConnector: paths longer than sun_path (Linux)", () => {
-  // A directory whose socket paths are too long for sun_path, and a server listening in it
-  // through the same /proc/self/fd route.
-  const longDirectory = Effect.gen(function*() {
-    const base = yield* tempDir
-    const dir = join(base, "d".repeat(60), "e".repeat(60))
-    mkdirSync(dir, { recursive: true })
-    const handle = yield* Effect.acquireRelease(
-      Effect.sync(() => openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY)),
-      (fd) => Effect.sync(() => closeSync(fd))
-    )
-    yield* listening(`/proc/self/fd/${handle}/up.sock`)
-    return dir
-  })
-
-  it.live("fail by default; via-directory connects, reports the path asked for, and keeps no fd", () =>
+  it.live.each(connectors)("%s: fail by default; via-directory connects, reports the path asked for, and keeps no fd", (connector) =>
     Effect.gen(function*() {
       const dir = yield* longDirectory
       const up = join(dir, "up.sock")
       expect(Buffer.byteLength(up) + 1).toBeGreaterThan(UnixAddress.limit)
-      expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(up))).pipe(Effect.provide(UnixConnector.layer))))
+      expect(yield* Effect.flip(Effect.scoped(Connector.connect(Address.unix(up))).pipe(Effect.provide(over[connector]()))))
         .toMatchObject({ _tag: "NameTooLong", limit: UnixAddress.limit, address: `unix://${up}` })
 
-      const via = UnixConnector.layerWith({ longPaths: "via-directory" })
+      const via = over[connector]({ longPaths: "via-directory" })
       const before = fdCount()
       const remote = yield* Effect.scoped(Effect.map(Connector.connect(Address.unix(up)), (c) => {
         expect(fdCount()).toBe(before + 1)

@@ -11,8 +11,10 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync
 import { join } from "node:path"
 import { isMainThread } from "node:worker_threads"
 import { UnixConnector } from "@effect-connect/unix"
-import { binding } from "../../native/src/internal/binding.js"
+import { loadedBinding } from "../../native/src/internal/binding.js"
 import { tempDir } from "../../native/test/support.js"
+
+const binding = loadedBinding()
 
 const c = binding.constants
 const sockAddr = (path: string) => ({ family: c.AF_UNIX, address: new TextEncoder().encode(path), port: 0 })

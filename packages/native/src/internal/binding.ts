@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
 
 /**
  * A socket address as it crosses the native boundary.
@@ -274,10 +275,53 @@ export interface Binding {
 
 const require = createRequire(import.meta.url)
 
+// The package's root: node-gyp-build looks there for build/Release (a build from source) first,
+// then for prebuilds/<platform>-<arch>/ (the prebuilt addons the package ships).
+const packageRoot = fileURLToPath(new URL("../..", import.meta.url))
+
 /**
- * The loaded addon (`build/Release/effect_connect.node`, built by node-gyp on install).
+ * The environment variable that keeps the addon from loading when set to `0`: what a process
+ * without it looks like (`NativeConnector.layer` falls back to `NodeConnector`), for tests and
+ * for a user who wants `node:net` everywhere without changing code.
  *
- * @since 0.1.0
- * @category bindings
+ * @since 0.2.0
+ * @category loading
  */
-export const binding: Binding = require("../../build/Release/effect_connect.node") as Binding
+export const disableVariable = "EFFECT_CONNECT_NATIVE"
+
+// The addon once loaded; a load that failed is tried again at the next use, as `require` does
+// (a process out of descriptors cannot open the file, and may be able to later).
+let loaded: Binding | undefined
+
+const attempt = (): Binding | string => {
+  if (process.env[disableVariable] === "0") return `${disableVariable}=0 is set`
+  try {
+    loaded = (require("node-gyp-build") as (root: string) => Binding)(packageRoot)
+    return loaded
+  } catch (error) {
+    return error instanceof Error ? error.message.trim() : String(error)
+  }
+}
+
+/**
+ * The addon (`build/Release/effect_connect.node` when built from source, else the prebuild for
+ * this platform), or why it could not be loaded (the loader's error message, or that
+ * {@link disableVariable} is `0`). Loaded on first use, never at import, and kept once loaded;
+ * after a failure each call tries again.
+ *
+ * @since 0.2.0
+ * @category loading
+ */
+export const load = (): Binding | string => loaded ?? attempt()
+
+/**
+ * The addon, for tests and tools that need it: throws the load error when it could not be loaded.
+ *
+ * @since 0.2.0
+ * @category loading
+ */
+export const loadedBinding = (): Binding => {
+  const addon = load()
+  if (typeof addon === "string") throw new Error(`the effect-connect addon could not be loaded: ${addon}`)
+  return addon
+}

@@ -2,9 +2,17 @@
 import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect } from "effect"
 import { networkInterfaces } from "node:os"
-import { binding, type SockAddr } from "./binding.js"
+import { type Binding, load, type SockAddr } from "./binding.js"
 
-const { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, SUN_PATH_MAX } = binding.constants
+// The families' numbers differ by platform: the addon's own. Only code that holds the loaded
+// addon builds or reads a sockaddr, so this never meets a load error.
+const constants = () => (load() as Binding).constants
+
+/**
+ * `sizeof(sockaddr_un.sun_path)`: 108 on Linux, 104 on macOS and FreeBSD (the addon's
+ * `SUN_PATH_MAX`, known without it: a test holds the two equal).
+ */
+export const sunPathMax = Errno.currentPlatform === "linux" ? 108 : 104
 
 // A zone is an interface index (`%2`) or name (`%eth0`); the kernel wants the index. The name is
 // looked up as an own property: `__proto__` or `toString` is an unknown zone, not a prototype's.
@@ -14,8 +22,8 @@ const scopeIdOf = (zone: string): number | undefined => {
   return Object.hasOwn(interfaces, zone) ? interfaces[zone]?.find((i) => i.family === "IPv6")?.scopeid : undefined
 }
 
-// Linux takes a path that fills sun_path without a terminator; other platforms need room for it.
-const maxPathBytes = Errno.currentPlatform === "linux" ? SUN_PATH_MAX : SUN_PATH_MAX - 1
+/** The longest unix path connect(2) and bind(2) take: Linux takes one that fills sun_path, unterminated. */
+export const maxPathBytes = Errno.currentPlatform === "linux" ? sunPathMax : sunPathMax - 1
 
 // Why a unix name has no exact bytes: core's check has a problem with exactly the names that
 // Address.encodeName gives no bytes for (a property test holds it to that).
@@ -32,6 +40,7 @@ export const sockAddr = (
   syscall: ConnectError.Syscall = "connect"
 ): SockAddr | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
   // The address's text is only for an error: a connect that goes through never builds it.
+  const { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC } = constants()
   switch (address._tag) {
     case "Tcp": {
       const version = Address.ipVersion(address)
@@ -49,7 +58,7 @@ export const sockAddr = (
       const bytes = Address.encodeName(address.path)
       if (bytes === undefined) return unencodable(address)
       if (bytes.length > maxPathBytes) {
-        return ConnectError.nameTooLong(Address.format(address), SUN_PATH_MAX, syscall, Errno.currentPlatform)
+        return ConnectError.nameTooLong(Address.format(address), sunPathMax, syscall, Errno.currentPlatform)
       }
       return { family: AF_UNIX, address: bytes, port: 0 }
     }
@@ -81,6 +90,7 @@ export const toSockAddr = (
 
 /** The address a sockaddr from getsockname/getpeername/recvfrom stands for. */
 export const fromSockAddr = (sa: SockAddr): Address.Tcp | Address.Unix | Address.Unspecified => {
+  const { AF_INET, AF_INET6, AF_UNIX } = constants()
   if (sa.family === AF_INET) return Address.tcp(sa.address as string, sa.port)
   if (sa.family === AF_INET6) {
     return Address.tcp(sa.scopeId ? `${sa.address as string}%${sa.scopeId}` : (sa.address as string), sa.port)
