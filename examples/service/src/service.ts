@@ -6,7 +6,9 @@
  *
  * @since 0.1.0
  */
-import { type SocketFactory, SqlPg, Undici } from "@effect-connect/clients"
+import type { SocketFactory } from "@effect-connect/clients"
+import * as SqlPg from "@effect-connect/clients/SqlPg"
+import * as Undici from "@effect-connect/clients/Undici"
 import { Address, ConnectError, Connector, Policy } from "@effect-connect/core"
 import { Config, Console, Context, Duration, Effect, Layer, Predicate, Schema } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"

@@ -6,6 +6,7 @@
 import { ConnectError, type Connector } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
 import type { RedisOptions } from "ioredis"
+import { DialSocket } from "./internal/DialSocket.js"
 import { objectProblem, opener, type Wanted } from "./internal/open.js"
 import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
 
@@ -21,19 +22,34 @@ type Stream = Awaited<ReturnType<InstanceType<ConnectorClass>["connect"]>>
 
 /**
  * A connector class for ioredis: each (re)connect dials through `dial` to the `path`, or `host`
- * and `port`, and hands ioredis the connected socket. A failed dial rejects ioredis's connect with
- * the dial's error itself: it is the rejection of `redis.connect()`, of the commands ioredis was
- * holding, and its 'error' event. ioredis takes a connector's rejection as final (no
- * `retryStrategy` after it), so for a long-lived client put the retry in `dial`
- * (`Policy.retryTransient`). `disconnect()` while dialing cancels the dial. TLS (`tls` option) is
- * not done here. Options that are none (a connector built by a caller other than ioredis) or a
- * `disconnectTimeout` that is no number of milliseconds reject each connect with the InvalidOption
+ * and `port`, and hands ioredis the socket while it still dials, as ioredis's own connector does:
+ * its `connectTimeout` counts from the start of the dial (and cancels it), and a failed dial is
+ * the socket's 'error', the dial's error itself (ioredis's 'error' event), then its close, after
+ * which ioredis's `retryStrategy` reconnects as it does from a refused `net.connect`.
+ * `disconnect()` while dialing cancels the dial (its fd closed at once). TLS (`tls` option) is not
+ * done here. Options that are none (a connector built by a caller other than ioredis) or a
+ * `disconnectTimeout` that is no number of milliseconds fail each connect with the InvalidOption
  * naming `Ioredis.options` or `Ioredis.disconnectTimeout`; junk in `host`, `port` or `path`, with
  * the connect's InvalidAddress naming the field.
  *
  * @example
- * const Connector = yield* Ioredis.connector()
- * const redis = new Redis({ host: "127.0.0.1", port: 6379, Connector })
+ * ```ts
+ * import * as Ioredis from "@effect-connect/clients/Ioredis"
+ * import { NativeConnector } from "@effect-connect/native"
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ *
+ * // Each (re)connect is dialed by our connect: a refusal is the client's 'error',
+ * // `ConnectionRefused` itself, and ioredis's `retryStrategy` reconnects as usual.
+ * const pong = Effect.gen(function*() {
+ *   const Connector = yield* Ioredis.connector()
+ *   const redis = yield* Effect.acquireRelease(
+ *     Effect.sync(() => new Redis({ host: "127.0.0.1", port: 6379, Connector })),
+ *     (redis) => Effect.promise(() => redis.quit())
+ *   )
+ *   return yield* Effect.tryPromise(() => redis.ping())
+ * }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -47,7 +63,6 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
       const Abstract = ioredis.AbstractConnector ?? (ioredis.default as unknown as typeof ioredis).AbstractConnector
       return class EffectConnector extends Abstract {
         private readonly wanted: Wanted
-        private cancel: (() => void) | undefined
         constructor(options: unknown) {
           const problem = optionsProblem(options)
           super(problem === undefined ? (options as RedisOptions).disconnectTimeout ?? 2000 : 2000)
@@ -55,21 +70,15 @@ export const connector = <E = DefaultError, R = Connector.Connector | Scope.Scop
         }
         connect(): Promise<Stream> {
           this.connecting = true
-          return new Promise<Stream>((resolve, reject) => {
-            this.cancel = open(this.wanted, (error, socket) => {
-              this.cancel = undefined
-              if (error !== undefined) return reject(error)
-              if (!this.connecting) {
-                socket!.destroy()
-                return reject(new Error("Connection is closed."))
-              }
-              this.stream = socket!
-              resolve(socket!)
-            })
-          })
+          // Our Duplex has the net.Socket surface ioredis uses.
+          const socket = new DialSocket(open, this.wanted).start() as unknown as Stream
+          this.stream = socket
+          return Promise.resolve(socket)
         }
         override disconnect(): void {
-          this.cancel?.()
+          // ioredis's own ends a connecting socket and destroys it after `disconnectTimeout`: a
+          // pending dial has nothing to flush, so it is cancelled now.
+          if (this.stream?.connecting) this.stream.destroy()
           super.disconnect()
         }
       }

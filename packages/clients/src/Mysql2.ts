@@ -29,8 +29,24 @@ export interface StreamOptions {
  * InvalidAddress naming `host`, `port` or `path`.
  *
  * @example
- * const stream = yield* Mysql2.stream()
- * const connection = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "app", stream })
+ * ```ts
+ * import { Mysql2 } from "@effect-connect/clients"
+ * import { NativeConnector } from "@effect-connect/native"
+ * import { Effect } from "effect"
+ * import mysql from "mysql2/promise"
+ *
+ * // mysql2's connections are dialed by our connect: a refusal rejects `createConnection` with
+ * // `ConnectionRefused` itself.
+ * const rows = Effect.gen(function*() {
+ *   const stream = yield* Mysql2.stream()
+ *   const connection = yield* Effect.acquireRelease(
+ *     Effect.tryPromise(() => mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "app", database: "app", stream })),
+ *     (connection) => Effect.promise(() => connection.end())
+ *   )
+ *   const [rows] = yield* Effect.tryPromise(() => connection.query("SELECT 1 AS one"))
+ *   return rows
+ * }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

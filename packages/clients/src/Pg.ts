@@ -18,8 +18,22 @@ import type { DefaultError, Dial, Requires } from "./SocketFactory.js"
  * `connectionTimeoutMillis` close what it opened.
  *
  * @example
- * const stream = yield* Pg.stream()
- * const client = new pg.Client({ host: "127.0.0.1", port: 5432, stream })
+ * ```ts
+ * import { Pg } from "@effect-connect/clients"
+ * import { NativeConnector } from "@effect-connect/native"
+ * import { Effect } from "effect"
+ * import pg from "pg"
+ *
+ * // pg's connections are dialed by our connect: a refusal rejects `client.connect()` with
+ * // `ConnectionRefused` itself.
+ * const rows = Effect.gen(function*() {
+ *   const stream = yield* Pg.stream()
+ *   const client = new pg.Client({ host: "127.0.0.1", port: 5432, user: "app", database: "app", stream })
+ *   yield* Effect.acquireRelease(Effect.tryPromise(() => client.connect()), () => Effect.promise(() => client.end()))
+ *   const result = yield* Effect.tryPromise(() => client.query("SELECT 1 AS one"))
+ *   return result.rows
+ * }).pipe(Effect.scoped, Effect.provide(NativeConnector.layer))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

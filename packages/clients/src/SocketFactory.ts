@@ -47,7 +47,10 @@ export type DefaultError = Connector.ErrorFor<Address.Tcp> | Connector.ErrorFor<
 export type Requires<R> = Connector.Connector | Exclude<R, Scope.Scope>
 
 /**
- * The default `Dial`: `Connector.connect` with no options.
+ * The default `Dial`: `Connector.connect` with no options, through whichever `Connector` is in
+ * context. Under the clients (`BENCH_ROWS=clients npm run bench`) `NativeConnector` measured as
+ * fast as `NodeConnector` or faster, but for undici, where the two were within the noise; and
+ * `NativeConnector.layer` falls back to `NodeConnector` by itself where the addon cannot load.
  *
  * @since 0.1.0
  * @category constructors

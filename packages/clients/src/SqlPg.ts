@@ -13,7 +13,8 @@ import { objectProblem, opener } from "./internal/open.js"
 import type { DefaultError, Dial, Requires, Target } from "./SocketFactory.js"
 
 /**
- * @effect/sql-pg's config (without `stream`: that is ours), a `dial` and a `retry` schedule.
+ * The config of `layer`: @effect/sql-pg's (without `stream`: that is ours), a `dial` and a
+ * `retry` schedule.
  *
  * @since 0.1.0
  * @category models
@@ -69,7 +70,23 @@ export const isStartingUp = (error: SqlError): boolean =>
  * unless given): keep `retry` shorter, or the layer fails with "Connection timed out" instead.
  *
  * @example
- * const Database = SqlPg.layer({ host: "127.0.0.1", port: 5432, database: "app", username: "app" })
+ * ```ts
+ * import * as SqlPg from "@effect-connect/clients/SqlPg"
+ * import { NativeConnector } from "@effect-connect/native"
+ * import { Effect, Layer } from "effect"
+ * import { SqlClient } from "effect/sql/SqlClient"
+ *
+ * // A server that refuses past `defaultRetry` fails the layer: a SqlError whose reason's cause is
+ * // `ConnectionRefused` itself.
+ * const Database = SqlPg.layer({ host: "127.0.0.1", port: 5432, database: "app", username: "app" }).pipe(
+ *   Layer.provide(NativeConnector.layer)
+ * )
+ *
+ * const rows = Effect.gen(function*() {
+ *   const sql = yield* SqlClient
+ *   return yield* sql`SELECT 1 AS one`
+ * }).pipe(Effect.provide(Database))
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -1,4 +1,9 @@
 /**
+ * The clients whose adapters need no client's types: import them from here. The adapters that
+ * name a client's own types (`SqlPg`, `Undici`, `Ioredis`) are entry points of their own,
+ * `@effect-connect/clients/SqlPg` and so on, so that a project without that client still
+ * type-checks with `skipLibCheck` off.
+ *
  * @since 0.1.0
  */
 
@@ -17,13 +22,6 @@ export * as SocketFactory from "./SocketFactory.js"
 export * as Pg from "./Pg.js"
 
 /**
- * @effect/sql-pg's `PgClient` and `SqlClient` over our connect.
- *
- * @since 0.1.0
- */
-export * as SqlPg from "./SqlPg.js"
-
-/**
  * postgres.js's `socket` option.
  *
  * @since 0.1.0
@@ -31,25 +29,11 @@ export * as SqlPg from "./SqlPg.js"
 export * as Postgres from "./Postgres.js"
 
 /**
- * undici's `connect` option, and Effect's `HttpClient` (`effect/http`) over it.
- *
- * @since 0.1.0
- */
-export * as Undici from "./Undici.js"
-
-/**
  * A node:http / node:https `Agent`.
  *
  * @since 0.1.0
  */
 export * as Http from "./Http.js"
-
-/**
- * ioredis's `Connector` option.
- *
- * @since 0.1.0
- */
-export * as Ioredis from "./Ioredis.js"
 
 /**
  * mysql2's `stream` option.

@@ -1,5 +1,5 @@
 import { type Connector, ConnectError, Resolver } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { NativeConnector, NodeConnector } from "@effect-connect/native"
 import { Effect, Layer } from "effect"
 import { HttpClient } from "effect/http"
 import * as http from "node:http"
@@ -8,9 +8,11 @@ import { join } from "node:path"
 import { rmSync } from "node:fs"
 import { Agent, fetch, request } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Http, SocketFactory, Undici } from "../src/index.js"
+import { Http, SocketFactory } from "../src/index.js"
+import * as Undici from "../src/Undici.js"
 import { eachFdClosedOnce, fdCount, fdsBackTo, freePort, missing, reachedLate, rejection, selfSigned, tempDir } from "./servers.js"
 
+const connectors = [["NativeConnector", NativeConnector.layer], ["NodeConnector", NodeConnector.layer]] as const
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
 
 const hello = (req: http.IncomingMessage, res: http.ServerResponse) => res.end(`hello ${req.url}`)
@@ -83,6 +85,26 @@ describe.skipIf(why !== undefined)(`HTTP clients over our connect, https with a 
         })
     )
 
+    it.each(connectors)("over %s: fetch over https, then a stopped server's refusal as fetch's cause", async (_, layer) => {
+      const agent = new Agent({ connect: await Effect.runPromise(Effect.provide(Undici.connect(undefined, { tls: { ca: s.ca } }), layer)) })
+      expect(await (await fetch(`${url()}/each`, { dispatcher: agent })).text()).toBe("hello /each")
+      await s.stop()
+      const fetched = await rejection(fetch(`${url()}/`, { dispatcher: agent }))
+      expect((fetched as Error).cause).toBeInstanceOf(ConnectError.ConnectionRefused)
+      await agent.close()
+      await s.start()
+    })
+
+    it("Undici.agent: fetch over https (TCP) and http (unix); each fd closed once, the count back to its baseline", () =>
+      eachFdClosedOnce(2, async (dial) => {
+        const secure = await run(Undici.agent(dial, { connect: { tls: { ca: s.ca } } }))
+        expect(await (await fetch(`${url()}/agent`, { dispatcher: secure })).text()).toBe("hello /agent")
+        await secure.close()
+        const plain = await run(Undici.agent(dial, { connect: { socketPath: s.socket } }))
+        expect(await (await fetch("http://localhost/agent", { dispatcher: plain })).text()).toBe("hello /agent")
+        await plain.destroy()
+      }))
+
     it("a stopped server: fetch's cause and request's rejection are our tagged error itself; a dual-stack name gives AllAttemptsFailed", async () => {
       await s.stop()
       const before = fdCount()
@@ -144,6 +166,15 @@ describe.skipIf(why !== undefined)(`HTTP clients over our connect, https with a 
         expect(await get({ socketPath: s.socket, path: "/y" }, plain, http)).toBe("hello /y")
         plain.destroy()
       }))
+
+    it.each(connectors)("over %s: https, then a stopped server's refusal as the request's 'error'", async (_, layer) => {
+      const agent = await Effect.runPromise(Effect.provide(Http.agent(undefined, { protocol: "https:", ca: s.ca }), layer))
+      expect(await get(`${url()}/each`, agent)).toBe("hello /each")
+      agent.destroy()
+      await s.stop()
+      expect(await rejection(get(`${url()}/`, agent))).toBeInstanceOf(ConnectError.ConnectionRefused)
+      await s.start()
+    })
 
     it("a stopped server: the request's 'error' is our tagged error itself (TCP and unix); no fd left", async () => {
       await s.stop()

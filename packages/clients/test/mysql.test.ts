@@ -1,11 +1,12 @@
 import { type Connector, ConnectError } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { NativeConnector, NodeConnector } from "@effect-connect/native"
 import { Effect } from "effect"
 import mysql from "mysql2/promise"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Mysql2 } from "../src/index.js"
 import { eachFdClosedOnce, fdCount, fdsBackTo, mariadb, missing, reachedLate, rejection, type Server } from "./servers.js"
 
+const connectors = [["NativeConnector", NativeConnector.layer], ["NodeConnector", NodeConnector.layer]] as const
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
 
 const why = missing.mariadb()
@@ -44,6 +45,18 @@ describe.skipIf(why !== undefined)(`mysql2: Mysql2.stream against a private Mari
         await connection.end()
       })
   )
+
+  it.each(connectors)("over %s: a query, then a stopped server's refusal, our tagged error", async (_, layer) => {
+    const stream = await Effect.runPromise(Effect.provide(Mysql2.stream(), layer))
+    const connection = await mysql.createConnection({ ...targets()[0], user: "root", stream })
+    expect((await connection.query("SELECT 1 AS one"))[0]).toEqual([{ one: 1 }])
+    await connection.end()
+    await server.stop()
+    const error = await rejection(mysql.createConnection({ ...targets()[0], user: "root", stream }))
+    expect(error).toBeInstanceOf(ConnectError.ConnectionRefused)
+    expect(error).toMatchObject({ address: `tcp://127.0.0.1:${server.port}` })
+    await server.start()
+  })
 
   it("a stopped server: createConnection rejects with our tagged error itself (TCP and unix); no fd left", async () => {
     await server.stop()

@@ -1,21 +1,28 @@
-import { Address, Connector, ConnectError } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
-import { Effect, Layer, Redacted, Schedule } from "effect"
+import { Address, Connector, ConnectError, Resolver } from "@effect-connect/core"
+import { NativeConnector, NodeConnector } from "@effect-connect/native"
+import { Cause, Effect, Exit, Layer, Redacted, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
+import * as net from "node:net"
 import { join } from "node:path"
+import * as tls from "node:tls"
 import pg from "pg"
 import postgresJs from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Pg, Postgres, SqlPg } from "../src/index.js"
-import { eachFdClosedOnce, fdCount, fdsBackTo, missing, pastStartup, postgres, reachedLate, rejection, retrying, type Server } from "./servers.js"
+import { Pg, Postgres } from "../src/index.js"
+import * as SqlPg from "../src/SqlPg.js"
+import { eachFdClosedOnce, fdCount, fdsBackTo, missing, pastStartup, postgres, reachedLate, rejection, retrying, selfSigned, type Server } from "./servers.js"
 
 // postgres.js's own types do not declare its `socket` option.
-const sqlOf = (options: postgresJs.Options<{}> & { readonly socket: (o: Postgres.SocketOptions) => Promise<unknown> }) =>
+const sqlOf = (options: postgresJs.Options<{}> & { readonly socket: (o: Postgres.SocketOptions) => unknown }) =>
   postgresJs(options as postgresJs.Options<{}>)
 
+const connectors = [["NativeConnector", NativeConnector.layer], ["NodeConnector", NodeConnector.layer]] as const
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
+
+// PostgreSQL creates its socket file (bind) a moment before it listens: a connect in between is refused.
+const bindBeforeListen = ["ConnectionRefused"]
 
 const why = missing.postgres()
 describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why === undefined ? "" : ` (skipped: ${why})`}`, () => {
@@ -59,7 +66,7 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
           })
           expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
           await client.end()
-        })
+        }, bindBeforeListen)
     )
 
     it("a stopped server: client.connect() rejects with our tagged error itself (TCP and unix); no fd left", async () => {
@@ -72,6 +79,19 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
       const unix = await rejection(new pg.Client({ host: server.dir, port: server.port, ...user, stream }).connect())
       expect(unix).toMatchObject({ _tag: "NotFound", errno: "ENOENT", syscall: "connect", address: `unix://${server.socket}` })
       expect(await fdsBackTo(before)).toBe(before)
+      await up()
+    })
+
+    it.each(connectors)("over %s: a query, then a stopped server's refusal, our tagged error", async (_, layer) => {
+      const stream = await Effect.runPromise(Effect.provide(Pg.stream(), layer))
+      const client = new pg.Client({ host: "127.0.0.1", port: server.port, ...user, stream })
+      await client.connect()
+      expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }])
+      await client.end()
+      await server.stop()
+      const error = await rejection(new pg.Client({ host: "127.0.0.1", port: server.port, ...user, stream }).connect())
+      expect(error).toBeInstanceOf(ConnectError.ConnectionRefused)
+      expect(error).toMatchObject({ _tag: "ConnectionRefused", address: `tcp://127.0.0.1:${server.port}` })
       await up()
     })
 
@@ -145,6 +165,27 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
       await up()
     })
 
+    it.each(connectors)("over %s: a query, then a stopped server's refusal as the SqlError's cause", async (_, connector) => {
+      const config = { host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", retry: Schedule.recurs(1) }
+      const built = (effect: Effect.Effect<unknown, unknown, SqlClient.SqlClient>) => Effect.provide(effect, Layer.provide(SqlPg.layer(config), connector))
+      expect(await Effect.runPromise(built(query))).toEqual([{ one: 1 }])
+      await server.stop()
+      const error = await Effect.runPromise(Effect.flip(built(query)))
+      expect(error).toMatchObject({ _tag: "SqlError", reason: { _tag: "ConnectionError", cause: { _tag: "ConnectionRefused" } } })
+      await up()
+    })
+
+    it("the failure as runMain prints it (Cause.pretty) shows our typed cause: its tag, the socket path", async () => {
+      const missingDir = join(server.dir, "missing")
+      const layer = SqlPg.layer({ host: missingDir, port: server.port, username: "postgres", database: "postgres", retry: Schedule.recurs(0) })
+      const exit = await Effect.runPromiseExit(Effect.provide(query, Layer.provide(layer, NativeConnector.layer)))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isSuccess(exit)) return
+      const printed = Cause.pretty(exit.cause)
+      expect(printed).toContain("SqlError: PgConnection: Failed to connect")
+      expect(printed).toContain(`[cause]: NotFound: connect unix://${missingDir}/.s.PGSQL.${server.port} failed with ENOENT`)
+    })
+
     it("a stopped server: the layer fails with SqlError whose reason's cause is our tagged error itself", async () => {
       await server.stop()
       const layer = SqlPg.layer({ host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", retry: Schedule.recurs(1) })
@@ -181,8 +222,61 @@ describe.skipIf(why !== undefined)(`PostgreSQL clients over our connect${why ===
             }
           })
           expect(rows).toEqual([{ one: 1 }])
-        })
+        }, bindBeforeListen)
     )
+
+    it("the socket carries host and port, as postgres.js's own (its TLS servername and messages read them); none for a path", async () => {
+      const socket = await run(Postgres.socket())
+      const tcp = socket({ host: ["db.test", "other.test"], port: [6543, 1] })
+      expect(tcp).toMatchObject({ host: "db.test", port: 6543 })
+      const unix = socket({ host: ["db.test"], port: [6543], path: server.socket })
+      expect(unix).not.toHaveProperty("host")
+      for (const s of [tcp, unix]) {
+        s.on("error", () => {})
+        s.destroy()
+      }
+    })
+
+    it.skipIf(missing.openssl() !== undefined)(`TLS is verified for the configured host (the socket's host is the servername)${missing.openssl() === undefined ? "" : ` (skipped: ${missing.openssl()})`}`, async () => {
+      // A server that answers the SSLRequest with 'S', does TLS with a certificate for db.test only,
+      // and answers the startup message with an ErrorResponse (FATAL 28000 "nope").
+      const cert = selfSigned("db.test")
+      const fields = Buffer.from("SFATAL\0C28000\0Mnope\0\0")
+      const refusal = Buffer.concat([Buffer.from("E"), Buffer.alloc(4), fields])
+      refusal.writeInt32BE(4 + fields.length, 1)
+      const fake = net.createServer((raw) =>
+        raw.once("data", () => {
+          raw.write("S")
+          const secure = new tls.TLSSocket(raw, { isServer: true, ...cert })
+          secure.on("error", () => {})
+          secure.once("data", () => secure.end(refusal))
+        }))
+      await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve))
+      const port = (fake.address() as net.AddressInfo).port
+      const named = Layer.provide(NativeConnector.layerWithoutResolver, Resolver.layerStatic({ "db.test": ["127.0.0.1"] }))
+      const socket = await Effect.runPromise(Effect.provide(Postgres.socket(), named))
+      const sql = sqlOf({ host: "db.test", port, ssl: { ca: cert.cert }, socket, max: 1, connect_timeout: 10 })
+      try {
+        expect(await rejection(sql`SELECT 1`)).toMatchObject({ name: "PostgresError", code: "28000", message: "nope" })
+      } finally {
+        await sql.end({ timeout: 0 })
+        await new Promise((resolve) => fake.close(resolve))
+      }
+    })
+
+    it.each(connectors)("over %s: a query, then a stopped server's refusal, our tagged error", async (_, layer) => {
+      const socket = await Effect.runPromise(Effect.provide(Postgres.socket(), layer))
+      const options = { host: "127.0.0.1", port: server.port, username: "postgres", database: "postgres", socket, max: 1 }
+      const sql = sqlOf(options)
+      expect(Array.from(await sql`SELECT 1 AS one`)).toEqual([{ one: 1 }])
+      await sql.end()
+      await server.stop()
+      const stopped = sqlOf(options)
+      const error = await rejection(stopped`SELECT 1`)
+      await stopped.end()
+      expect(error).toBeInstanceOf(ConnectError.ConnectionRefused)
+      await up()
+    })
 
     it("a stopped server: the query rejects with our tagged error itself", async () => {
       await server.stop()

@@ -1,11 +1,13 @@
 import { type Connector, ConnectError } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { NativeConnector, NodeConnector } from "@effect-connect/native"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Ioredis } from "../src/index.js"
+import * as Ioredis from "../src/Ioredis.js"
 import { eachFdClosedOnce, fdCount, fdsBackTo, missing, reachedLate, redis, rejection, retrying, type Server } from "./servers.js"
 
+const connectors = [["NativeConnector", NativeConnector.layer], ["NodeConnector", NodeConnector.layer]] as const
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const run = <A>(effect: Effect.Effect<A, never, Connector.Connector>) => Effect.runPromise(Effect.provide(effect, NativeConnector.layer))
 
 const why = missing.redis()
@@ -39,25 +41,43 @@ describe.skipIf(why !== undefined)(`ioredis: Ioredis.connector against a private
       })
   )
 
-  it("a stopped server: connect() and the commands it held reject with our tagged error itself; so does the 'error' event; no fd left", async () => {
+  it("a stopped server: the 'error' event is our tagged error itself; connect() rejects as from a refused net.connect; no fd left", async () => {
     await server.stop()
     const before = fdCount()
     const Connector = await run(Ioredis.connector())
-    const client = new Redis({ host: "127.0.0.1", port: server.port, Connector, lazyConnect: true })
-    const events: Array<unknown> = []
-    client.on("error", (e) => events.push(e))
-    const connecting = rejection(client.connect())
-    const held = rejection(client.get("k"))
-    const error = await connecting
-    expect(error).toBeInstanceOf(ConnectError.ConnectionRefused)
-    expect(error).toMatchObject({ _tag: "ConnectionRefused", errno: "ECONNREFUSED", address: `tcp://127.0.0.1:${server.port}` })
-    expect(await held).toBe(error)
-    expect(events).toEqual([error])
-    const unix = new Redis({ path: server.socket, Connector, lazyConnect: true })
-    unix.on("error", () => {})
-    expect(await rejection(unix.connect())).toMatchObject({ _tag: "NotFound", errno: "ENOENT", address: `unix://${server.socket}` })
+    for (const [target, expected] of [
+      [{ host: "127.0.0.1", port: server.port }, { _tag: "ConnectionRefused", errno: "ECONNREFUSED", address: `tcp://127.0.0.1:${server.port}` }],
+      [{ path: server.socket }, { _tag: "NotFound", errno: "ENOENT", address: `unix://${server.socket}` }]
+    ] as const) {
+      const client = new Redis({ ...target, Connector, lazyConnect: true, retryStrategy: () => null })
+      const events: Array<unknown> = []
+      client.on("error", (e) => events.push(e))
+      expect(await rejection(client.connect())).toMatchObject({ message: "Connection is closed." })
+      expect(events).toHaveLength(1)
+      expect(events[0]).toBeInstanceOf("path" in target ? ConnectError.NotFound : ConnectError.ConnectionRefused)
+      expect(events[0]).toMatchObject(expected)
+      expect(client.status).toBe("end")
+    }
     expect(await fdsBackTo(before)).toBe(before)
     await server.start()
+  })
+
+  it.each(connectors)("over the default dial (%s): a server restart, the reconnects refused with our typed error, then ready again", async (_, layer) => {
+    const Connector = await Effect.runPromise(Effect.provide(Ioredis.connector(), layer))
+    const client = new Redis({ host: "127.0.0.1", port: server.port, Connector })
+    const events: Array<unknown> = []
+    client.on("error", (e) => events.push(e))
+    expect(await client.ping()).toBe("PONG")
+    await server.stop()
+    for (let i = 0; i < 200 && events.length < 2; i++) await sleep(10)
+    expect(client.status).not.toBe("end")
+    expect(events.length).toBeGreaterThanOrEqual(2)
+    expect(events.at(-1)).toMatchObject({ _tag: "ConnectionRefused", address: `tcp://127.0.0.1:${server.port}` })
+    await server.start()
+    const ready = await Promise.race([new Promise((resolve) => client.once("ready", () => resolve("ready"))), sleep(10_000)])
+    expect(ready).toBe("ready")
+    expect(await client.ping()).toBe("PONG")
+    await client.quit()
   })
 
   it("disconnect() while it dials cancels the dial: nothing leaks, no attempt after it", async () => {

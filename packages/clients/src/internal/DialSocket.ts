@@ -1,5 +1,7 @@
-// A socket handed to a client before it is connected, for clients whose stream factory is
-// synchronous (pg, mysql2) or that wait for 'connect' themselves (ioredis). It dials when the
+// A socket handed to a client before it is connected, as node:net hands one, so that the client's
+// own connect timeout, close and retries act on the dial: for clients whose stream factory is
+// synchronous (pg, mysql2, node:http) or that take a socket still connecting and wait for its
+// 'connect' (ioredis) or write to it at once (postgres.js, @effect/sql-pg). It dials when the
 // client calls `connect` (pg) or at once (`start`), then relays to the connected net.Socket.
 import { Duplex } from "node:stream"
 import type { AddressInfo, Socket } from "node:net"
@@ -84,7 +86,9 @@ export class DialSocket extends Duplex {
     this.cancel = this.open(target, (error, socket) => {
       this.cancel = undefined
       this.connecting = false
-      if (error !== undefined) return void this.destroy(error)
+      // From the event loop, as a net.Socket's: a dial can fail before the client that was just
+      // handed this socket (by a promise: postgres.js, ioredis) has put its listeners on it.
+      if (error !== undefined) return void setImmediate(() => this.destroy(error))
       if (this.destroyed) return void socket!.destroy()
       this.attach(socket!)
     })
