@@ -126,15 +126,17 @@ export const make = (
   return Effect.gen(function*() {
     // undici (and our connect under it) is loaded only when there is an http target: it is most
     // of a cold start's cost. A bundle imports CommonJS undici as its default export.
-    const [undici, { Undici }] = yield* Effect.promise(() =>
+    const [undici, Undici] = yield* Effect.promise(() =>
       Promise.all([
         import("undici").then((m) => (typeof m.Agent === "function" ? m : (m as unknown as { default: typeof m }).default)),
-        import("@effect-connect/clients")
+        import("@effect-connect/clients/Undici")
       ])
     )
+    // The dial's own timeout is the attempt's, so that a slow connect is our TimedOut, not
+    // undici's connect timeout (off: 0).
     const connect = yield* Undici.connect(
       (address) => Connector.connect(address, { timeout: options.attemptTimeout }),
-      { tls: { rejectUnauthorized: !options.insecure } }
+      { tls: { rejectUnauthorized: !options.insecure }, timeout: 0 }
     )
     const agent = yield* Effect.acquireRelease(
       Effect.sync(() => new undici.Agent({ connect, connectTimeout: options.attemptTimeout, headersTimeout: options.attemptTimeout })),

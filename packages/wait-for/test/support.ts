@@ -7,8 +7,8 @@ import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
-import { binding } from "../../../packages/native/src/internal/binding.js"
-import { ownPort } from "../../../packages/native/test/support.js"
+import { loadedBinding } from "../../native/src/internal/binding.js"
+import { ownPort } from "../../native/test/support.js"
 import { bundle } from "../scripts/bundle.mjs"
 
 export interface Ran {
@@ -110,6 +110,7 @@ export const tempDir = () => {
  * the whole sun_path (the name padded with NULs), which is another name than `unix-abstract:name`.
  */
 export const abstractListener = (name: string) => {
+  const binding = loadedBinding()
   const c = binding.constants
   const fd = binding.socket(c.AF_UNIX, c.SOCK_STREAM)
   if (binding.bind(fd, { family: c.AF_UNIX, address: new Uint8Array([0, ...Buffer.from(name)]), port: 0 }) < 0) throw new Error("bind")

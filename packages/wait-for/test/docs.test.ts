@@ -1,6 +1,6 @@
 // The docs: the errno tables in README.md and docs/errors.md are generated from core's table,
 // docs/wait-for.schema.json from the --json schema; every link stays inside the repository; the
-// README's connect compiles. `npm run docs -w @effect-connect/example-wait-for` rewrites what is
+// README's connect compiles. `npm run docs -w @effect-connect/wait-for` rewrites what is
 // generated.
 import { Errno } from "@effect-connect/core"
 import { JsonSchema, Schema } from "effect"
@@ -58,7 +58,7 @@ export const pathProblemTable = (): string =>
   ].join("\n")
 
 const generated = (name: string, body: string) =>
-  `<!-- BEGIN generated:${name} (npm run docs -w @effect-connect/example-wait-for) -->\n${body}\n<!-- END generated:${name} -->`
+  `<!-- BEGIN generated:${name} (npm run docs -w @effect-connect/wait-for) -->\n${body}\n<!-- END generated:${name} -->`
 
 const blocks: ReadonlyArray<readonly [file: string, name: string, body: () => string]> = [
   ["README.md", "errno-table", () => errnoTable("short")],
@@ -74,7 +74,7 @@ describe("generated docs are current", () => {
       expect(text).toMatch(pattern)
       const current = text.replace(pattern, generated(name, body()))
       if (update && current !== text) writeFileSync(join(root, file), current)
-      else expect(text, `${file} is out of date: npm run docs -w @effect-connect/example-wait-for`).toBe(current)
+      else expect(text, `${file} is out of date: npm run docs -w @effect-connect/wait-for`).toBe(current)
     })
   }
   it("docs/wait-for.schema.json from the --json schema", () => {
@@ -82,16 +82,17 @@ describe("generated docs are current", () => {
     const document = JsonSchema.toDocumentDraft07(Schema.toJsonSchemaDocument(Event, { onExcessProperty: "error" }))
     const schema = JSON.stringify({ $schema: JsonSchema.META_SCHEMA_URI_DRAFT_07, definitions: document.definitions, ...document.schema }, null, 2) + "\n"
     if (update) writeFileSync(join(root, "docs/wait-for.schema.json"), schema)
-    else expect(read("docs/wait-for.schema.json"), "out of date: npm run docs -w @effect-connect/example-wait-for").toBe(schema)
+    else expect(read("docs/wait-for.schema.json"), "out of date: npm run docs -w @effect-connect/wait-for").toBe(schema)
   })
 })
 
 describe("links", () => {
-  const files = execFileSync("git", ["ls-files", "*.md", "**/*.md"], { cwd: root, encoding: "utf8" }).split("\n")
-    .filter((f) => f !== "" && !f.includes("node_modules"))
+  // Files not yet committed count (a moved package's README), files deleted but not yet committed do not.
+  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.md", "**/*.md"], { cwd: root, encoding: "utf8" })
+    .split("\n").filter((f) => f !== "" && !f.includes("node_modules") && existsSync(join(root, f)))
   it("the root README, docs/ and every package's README exist", () => {
     for (const f of ["README.md", "LICENSE", "docs/architecture.md", "docs/errors.md", "docs/wait-for.md", "packages/core/README.md",
-      "packages/native/README.md", "packages/unix/README.md", "examples/wait-for/README.md", "examples/line-client/README.md"]) {
+      "packages/native/README.md", "packages/unix/README.md", "packages/wait-for/README.md", "examples/line-client/README.md"]) {
       expect(existsSync(join(root, f)), f).toBe(true)
     }
   })
@@ -125,7 +126,7 @@ it("the README's typed, retried connect compiles", () => {
   const code = /<!-- compiles: [^\n]*-->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
   expect(code, "README.md: a ts block after <!-- compiles: ... -->").toBeDefined()
   // Inside this package, so that the workspace packages resolve as they do for a user.
-  const dir = mkdtempSync(join(root, "examples/wait-for/test/.readme-"))
+  const dir = mkdtempSync(join(root, "packages/wait-for/test/.readme-"))
   try {
     const file = join(dir, "connect.ts")
     writeFileSync(file, code!)

@@ -1,7 +1,7 @@
 // The wait in-process, where a test needs a resolver of its own (no DNS query leaves this machine),
 // and the parsing of durations.
 import { ConnectError, Resolver } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { NodeConnector } from "@effect-connect/native"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "../src/Cli.js"
@@ -26,7 +26,7 @@ const resolver = Layer.succeed(Resolver.Resolver, {
         : Effect.fail(new ConnectError.HostNotFound({ host }))
     )
 })
-const layer = Layer.provide(NativeConnector.layerWithoutResolver, resolver)
+const layer = Layer.provide(NodeConnector.layerWithoutResolver, resolver)
 
 const collect = () => {
   const lines: Array<Event.Event> = []

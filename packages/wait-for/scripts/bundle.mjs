@@ -1,13 +1,14 @@
 // Bundles wait-for from its TypeScript sources (and the workspace packages' sources) into
-// dist/bundle/wait-for.js: one file to parse in place of some 900 modules, so that the CLI starts
-// faster than wait-on (see `npm run bench:start`). undici goes into a chunk of its own, loaded only
-// when there is an http target. Runs at install (`prepare`) and from the tests.
+// dist/bundle/wait-for.js, the `wait-for` bin and all that @effect-connect/wait-for publishes: one
+// file to parse in place of some 900 modules, so that the CLI starts faster than wait-on (see
+// `npm run bench:start`), and nothing to install beside it. undici goes into a chunk of its own,
+// loaded only when there is an http target. Runs at pack and publish (`prepack`) and from the tests.
 //
-// The addon is not bundled: native's binding loads it relative to its own module, and in the
-// bundle that path is rewritten relative to the bundle, so the bundle finds the addon that
-// native's install built.
+// The addon is not bundled: wait-for connects through NodeConnector (node:net), so a bundle runs
+// wherever Node does. Native's addon loader is in the bundle, but it loads only on first use, and
+// nothing wait-for does uses it: the package test runs the packed bin where there is no addon.
 import { build } from "esbuild"
-import { chmodSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -16,21 +17,6 @@ const root = resolve(here, "..")
 
 /** Bundles into `outdir` (default dist/bundle); returns the entry's path. */
 export const bundle = async (outdir = join(root, "dist", "bundle")) => {
-  const addonAt = "../../build/Release/effect_connect.node"
-  const addon = {
-    name: "addon-path",
-    setup(b) {
-      b.onLoad({ filter: /[\\/]native[\\/]src[\\/]internal[\\/]binding\.ts$/ }, (args) => {
-        const source = readFileSync(args.path, "utf8")
-        const quoted = JSON.stringify(addonAt)
-        if (!source.includes(quoted)) {
-          throw new Error(`${args.path} no longer loads ${addonAt}: update examples/wait-for/scripts/bundle.mjs`)
-        }
-        const target = relative(outdir, resolve(dirname(args.path), addonAt))
-        return { contents: source.replace(quoted, JSON.stringify(target.startsWith(".") ? target : `./${target}`)), loader: "ts" }
-      })
-    }
-  }
   // Chunk names carry a hash: a stale chunk from an earlier build would stay beside the new ones.
   rmSync(outdir, { recursive: true, force: true })
   await build({
@@ -51,7 +37,6 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
     banner: { js: "import { createRequire as __wfRequire } from \"node:module\"; const require = __wfRequire(import.meta.url);" },
     // Clients of @effect-connect/clients that wait-for never loads (optional peers there).
     external: ["ioredis", "pg", "postgres", "mysql2", "@effect/sql-pg", "@effect/platform-node/NodeHttpClient"],
-    plugins: [addon]
   })
   const entry = join(outdir, "wait-for.js")
   chmodSync(entry, 0o755)

@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import type { Connector } from "@effect-connect/core"
+import { Connector } from "@effect-connect/core"
+import { NodeConnector } from "@effect-connect/native"
 import { UnixConnector } from "@effect-connect/unix"
-import { Cause, Effect, Exit, Fiber, type Layer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Command from "./Command.js"
 import type * as Event from "./Event.js"
@@ -55,6 +56,19 @@ export const handleSignal = (signal: Signal): void => {
 }
 
 /**
+ * The connector a wait uses unless told otherwise: NodeConnector (on `node:net`, no addon, so the
+ * bundle runs wherever Node does) with unix path errors diagnosed and paths longer than sun_path
+ * reached through their directory.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Connector.Connector> = Layer.effect(
+  Connector.Connector,
+  UnixConnector.make({ longPaths: "via-directory" })
+).pipe(Layer.provide(NodeConnector.layer))
+
+/**
  * A wait's outcome: the exit code and each target's result.
  *
  * @since 0.1.0
@@ -74,14 +88,14 @@ export interface Outcome {
 export const wait = async (
   config: Cli.Config,
   io: Io,
-  layer: Layer.Layer<Connector.Connector> = UnixConnector.layerWith({ longPaths: "via-directory" })
+  connector: Layer.Layer<Connector.Connector> = layer
 ): Promise<Outcome> => {
   const color = Render.ansi(io.stderr, io.env)
   const inputs = config.targets.map((t) => t.input)
   const renderer = Render.make({ json: config.json, quiet: config.quiet, live: color, color }, inputs, io.stdout, io.stderr)
   const started = Date.now()
   renderer.event({ event: "start", time: started, targets: inputs, timeout: config.timeout === 0 ? null : config.timeout, reverse: config.reverse })
-  const fiber = Effect.runFork(Wait.run(config.targets, config, renderer.event).pipe(Effect.provide(layer)))
+  const fiber = Effect.runFork(Wait.run(config.targets, config, renderer.event).pipe(Effect.provide(connector)))
   const summary = (status: "ok" | "failed" | "interrupted", exitCode: number, results: ReadonlyArray<Wait.Result>, signal?: Signal) =>
     renderer.event({
       event: "summary",
@@ -164,7 +178,7 @@ export const main = async (argv: ReadonlyArray<string>, io: Io): Promise<number>
       io.stdout.write(Cli.help(Render.paint(Render.ansi(io.stdout, io.env)).bold))
       return 0
     case "version":
-      io.stdout.write("wait-for 0.1.0\n")
+      io.stdout.write("wait-for 0.2.0\n")
       return 0
     case "demo": {
       const Demo = await import("./Demo.js")

@@ -2,7 +2,7 @@
 // loopback port that is already open, in the same run: the bundled wait-for (what the `wait-for`
 // bin is), the unbundled tsc output (what `npm start` runs), and wait-on's binary. hyperfine
 // measures when it is installed (apt-get install hyperfine); otherwise each command is timed
-// here, BENCH_RUNS times (default 20), and the median and p90 are printed.
+// here, BENCH_RUNS rounds (default 20) of one run of each, and the median and p90 are printed.
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -51,12 +51,19 @@ const time = (command) =>
     const [file, ...args] = command.split(" ")
     execFile(file, args, (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)))
   })
-for (const [name, command] of commands) {
-  for (let i = 0; i < 3; i++) await time(command)
-  const samples = []
-  for (let i = 0; i < runs; i++) samples.push(await time(command))
-  samples.sort((a, b) => a - b)
-  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))].toFixed(0)
-  console.log(`${name.padEnd(22)} median ${at(0.5)} ms, p90 ${at(0.9)} ms`)
+// Rounds of one run of each command, in turn, the order rotated each round: a machine whose load
+// changes during the bench slows every command alike.
+for (const [, command] of commands) for (let i = 0; i < 3; i++) await time(command)
+const samples = commands.map(() => [])
+for (let round = 0; round < runs; round++) {
+  for (let k = 0; k < commands.length; k++) {
+    const i = (k + round) % commands.length
+    samples[i].push(await time(commands[i][1]))
+  }
 }
+commands.forEach(([name], i) => {
+  const sorted = samples[i].sort((a, b) => a - b)
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(0)
+  console.log(`${name.padEnd(22)} median ${at(0.5)} ms, p90 ${at(0.9)} ms`)
+})
 server.close()

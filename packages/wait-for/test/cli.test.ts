@@ -52,7 +52,7 @@ describe("help and version", () => {
     expect(r.stdout).toContain("130  interrupted by SIGINT, 143 by SIGTERM")
   })
   it("-V", async () => {
-    expect(await run(cli.path, ["-V"])).toMatchObject({ code: 0, stdout: "wait-for 0.1.0\n" })
+    expect(await run(cli.path, ["-V"])).toMatchObject({ code: 0, stdout: "wait-for 0.2.0\n" })
   })
 })
 
