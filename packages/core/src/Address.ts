@@ -60,36 +60,48 @@ export interface Unspecified {
 }
 
 /**
+ * An AF_UNIX address: a socket file or an abstract name.
+ *
  * @since 0.1.0
  * @category models
  */
 export type Unix = UnixPath | Abstract
 
 /**
+ * Any address this library connects to, or (`Unspecified`) dissolves a datagram association with.
+ *
  * @since 0.1.0
  * @category models
  */
 export type Address = Tcp | UnixPath | Abstract | Unspecified
 
 /**
+ * A TCP address, unchecked: `validate` or a connect says what is wrong with it.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const tcp = (host: string, port: number): Tcp => ({ _tag: "Tcp", host, port })
 
 /**
+ * An AF_UNIX socket file's address, unchecked: `validate` or a connect says what is wrong with it.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const unix = (path: string): UnixPath => ({ _tag: "UnixPath", path })
 
 /**
+ * A Linux abstract AF_UNIX name (no leading NUL: the connect adds it), unchecked.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const abstract = (name: string): Abstract => ({ _tag: "Abstract", name })
 
 /**
+ * AF_UNSPEC, the one `Unspecified` address.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -245,6 +257,16 @@ export const decodeName = (bytes: Uint8Array): string => {
  * Nothing is percent-decoded: `%` is itself, in paths, names and hosts alike. A socket path is
  * bytes the kernel compares exactly, and `format` writes it as it is; decoding would give one
  * file two spellings and make `format` and `parse` disagree.
+ *
+ * @example
+ * ```ts
+ * import { Address } from "@effect-connect/core"
+ * import { Effect } from "effect"
+ *
+ * // Fails with `InvalidAddress { field: "port" }`: 70000 is no port.
+ * const bad = Address.parse("tcp://127.0.0.1:70000")
+ * const db = Effect.runSync(Address.parse("unix:///run/postgresql/.s.PGSQL.5432"))
+ * ```
  *
  * @since 0.1.0
  * @category parsing

@@ -10,6 +10,9 @@ import type { Socket as NetSocket } from "node:net"
 import type * as Address from "./Address.js"
 
 /**
+ * A connected stream socket, with the views of it that clients need (an fd, a `net.Socket`, an
+ * `effect/socket` `Socket`).
+ *
  * @since 0.1.0
  * @category models
  */

@@ -109,10 +109,14 @@ export interface Dial {
 }
 
 /**
+ * The service that connects: a platform (the native or the `node:net` connector, the unix one, a
+ * scripted one in tests) provides it.
+ *
  * @since 0.1.0
  * @category services
  */
 export class Connector extends Context.Service<Connector, {
+  /** Connects to `address`, in the caller's scope: the connection is closed when the scope closes. */
   readonly connect: <A extends Address.Address>(
     address: A,
     options?: ConnectOptions
@@ -121,6 +125,18 @@ export class Connector extends Context.Service<Connector, {
 
 /**
  * Connects through the `Connector` in context.
+ *
+ * @example
+ * ```ts
+ * import { Address, Connector } from "@effect-connect/core"
+ * import { Effect } from "effect"
+ *
+ * // The connection is closed when the scope closes; a refusal is a value, not a throw.
+ * const isUp = Effect.scoped(Connector.connect(Address.tcp("127.0.0.1", 5432), { timeout: "1 second" })).pipe(
+ *   Effect.as(true),
+ *   Effect.catchTag("ConnectionRefused", () => Effect.succeed(false))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category accessors

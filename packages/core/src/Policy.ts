@@ -26,6 +26,8 @@ import * as Spans from "./internal/spans.js"
 export type Jitter = "none" | "full" | "equal" | "decorrelated"
 
 /**
+ * The options of `backoff`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -168,6 +170,8 @@ export const currentAttempt: Context.Reference<number> = Context.Reference<numbe
 )
 
 /**
+ * The options of `retryTransient`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -192,6 +196,21 @@ export interface RetryOptions {
  * `retry.attempts` and `retry.outcome` (`ok`, the error's tag, or `interrupted`); when it failed,
  * OpenTelemetry's `error.type` (the error's tag), and the error's `connect.errno` and
  * `connect.diagnosis.component` / `.problem` (a unix path's diagnosis) when it has them.
+ *
+ * @example
+ * ```ts
+ * import { Address, Connector, Policy } from "@effect-connect/core"
+ * import { Effect } from "effect"
+ *
+ * // Retries refusals (a server still starting), not a missing socket file (a wrong path), and
+ * // stops after 30 s with a `TimedOut` that says what the last attempt failed with.
+ * const connection = Connector.connect(Address.unix("/run/postgresql/.s.PGSQL.5432")).pipe(
+ *   Policy.retryTransient(Policy.backoff({ base: "100 millis", cap: "2 seconds", jitter: "full" }), {
+ *     retry: { NotFound: false }
+ *   }),
+ *   Policy.deadline("30 seconds")
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category retry
@@ -370,6 +389,8 @@ const said = (e: unknown): string => {
 }
 
 /**
+ * The options of `race`.
+ *
  * @since 0.1.0
  * @category models
  */

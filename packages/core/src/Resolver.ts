@@ -21,6 +21,8 @@ export interface Resolved {
 }
 
 /**
+ * The service that turns a host name into IP literals, for a connect to a name.
+ *
  * @since 0.1.0
  * @category services
  */

@@ -155,6 +155,23 @@ const fakeConnection = (address: Connector.Dialable, port: number): Connection =
  * fails with `InvalidAddress` (field `host`, `path` or `name`), like any address the connector
  * cannot dial.
  *
+ * @example
+ * ```ts
+ * import { Address, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
+ * import { Effect } from "effect"
+ *
+ * const { fail, succeed } = ScriptedConnector
+ *
+ * // Two refusals, then a connection: the retry loop's attempts as the connector saw them.
+ * const attempts = Effect.gen(function*() {
+ *   const connect = Connector.connect(Address.tcp("127.0.0.1", 5432))
+ *   yield* Effect.scoped(connect.pipe(Policy.retryTransient(Policy.backoff({ base: "10 millis" }))))
+ *   return yield* ScriptedConnector.events
+ * }).pipe(
+ *   Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [fail("ECONNREFUSED"), fail("ECONNREFUSED"), succeed()] }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
