@@ -45,5 +45,6 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const entry = await bundle(process.argv[2] === undefined ? undefined : resolve(process.argv[2]))
-  console.log(`wait-for bundled: ${relative(process.cwd(), entry)}`)
+  // On stderr: `npm pack --json` runs this as prepack, and its stdout must be npm's JSON alone.
+  console.error(`wait-for bundled: ${relative(process.cwd(), entry)}`)
 }

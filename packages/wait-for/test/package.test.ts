@@ -32,9 +32,9 @@ const npm = (args: ReadonlyArray<string>, cwd: string) => {
 }
 
 beforeAll(async () => {
-  // `prepack` bundles first, as at publish; its output comes before the JSON.
-  const out = npm(["pack", "--json", "--pack-destination", t.dir], root).stdout
-  packed = JSON.parse(out.slice(out.indexOf("[\n")))[0]
+  // `prepack` bundles first, as at publish, and says so on stderr: stdout is npm's JSON alone,
+  // for the tools that read it.
+  packed = JSON.parse(npm(["pack", "--json", "--pack-destination", t.dir], root).stdout)[0]
   const tarball = join(t.dir, packed.filename)
   mkdirSync(project)
   npm(["init", "-y"], project)
