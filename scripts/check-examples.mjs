@@ -3,8 +3,8 @@
 // The convention: an example is a complete module, as a user would write it, with its own
 // imports (`import { Address } from "@effect-connect/core"`), in a ```ts fence (bare code is
 // taken whole, as TypeDoc renders it). Each one is compiled on its own, against the packages'
-// sources (the "source" export condition), with the repository's compiler options except the
-// unused-name checks: an example may show a value it does not use.
+// sources (the "@effect-connect/source" export condition), with the repository's compiler options
+// except the unused-name checks: an example may show a value it does not use.
 //
 // `node scripts/check-examples.mjs` prints each problem and exits 1; test/docs/api.test.ts runs it.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"

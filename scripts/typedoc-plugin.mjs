@@ -18,13 +18,13 @@ const overviewOf = (sourceFile) => {
   return lines.slice(0, tag === -1 ? undefined : tag).join("\n").trim()
 }
 
-// The import specifier of a package's source file, from its package.json's `exports` ("source"
-// condition): "@effect-connect/clients/SqlPg" for packages/clients/src/SqlPg.ts.
+// The import specifier of a package's source file, from its package.json's `exports`
+// ("@effect-connect/source" condition): "@effect-connect/clients/SqlPg" for packages/clients/src/SqlPg.ts.
 const specifierOf = (file) => {
   const root = join(dirname(file), "..")
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   const path = `./${relative(root, file)}`
-  const entry = Object.entries(pkg.exports).find(([, target]) => target.source === path)
+  const entry = Object.entries(pkg.exports).find(([, target]) => target["@effect-connect/source"] === path)
   if (entry === undefined) throw new Error(`${path} is not in the exports of ${pkg.name}`)
   return { name: pkg.name + entry[0].slice(1), description: pkg.description }
 }

@@ -218,12 +218,19 @@ describe.skipIf(skip !== undefined)(`packages from their tarballs${skip ? ` (ski
     writeFileSync(join(project, "main.ts"), typed)
     writeFileSync(join(project, "check.cts"), typedCjs)
     writeFileSync(join(project, "tsconfig.nodenext.json"), tsconfig({ module: "nodenext", moduleResolution: "nodenext" }, ["main.ts", "check.cts"]))
-    writeFileSync(join(project, "tsconfig.bundler.json"), tsconfig({ module: "preserve", moduleResolution: "bundler" }, ["main.ts"]))
+    // A monorepo's own "source" condition (a common name for its TypeScript sources) must not
+    // reach ours: they would be type-checked under the user's options, as the user's code.
+    writeFileSync(
+      join(project, "tsconfig.bundler.json"),
+      tsconfig({ module: "preserve", moduleResolution: "bundler", customConditions: ["source", "development"] }, ["main.ts"])
+    )
     const tsc = join(repo, "node_modules", "typescript", "bin", "tsc")
     for (const config of ["tsconfig.nodenext.json", "tsconfig.bundler.json"]) {
       const result = run(join(bin, "node"), [tsc, "-p", config], { cwd: project })
       console.log(`tsc -p ${config} (skipLibCheck false): exit ${result.status}${result.output.trim() ? `\n${result.output.trim()}` : ""}`)
       expect(result.status, result.output).toBe(0)
+      const files = run(join(bin, "node"), [tsc, "-p", config, "--listFilesOnly"], { cwd: project }).output.split("\n")
+      expect(files.filter((file) => /node_modules\/@effect-connect\/[^/]+\/src\//.test(file)), config).toEqual([])
     }
   }, 300_000)
 })

@@ -27,7 +27,7 @@ export const bundle = async (outdir = join(root, "dist", "bundle")) => {
     format: "esm",
     platform: "node",
     target: "node22",
-    conditions: ["source"],
+    conditions: ["@effect-connect/source"],
     chunkNames: "[name]-[hash]",
     minify: true,
     keepNames: true,
