@@ -1,7 +1,7 @@
 // The one place that runs a dial for a client: with the captured context, in a scope of its own
 // that closes when the socket closes (or at once when the dial fails or is cancelled).
-import { ConnectError, type Connection } from "@effect-connect/core"
-import { Cause, Effect, Exit, Scope } from "effect"
+import { ConnectError, type Connection, Connector } from "@effect-connect/core"
+import { Cause, Context, Effect, Exit, Scope } from "effect"
 import type { Socket } from "node:net"
 import { addressOf, defaultDial, type Dial, type Requires, type Target } from "../SocketFactory.js"
 
@@ -23,30 +23,40 @@ export type Open = (target: Wanted, done: Done) => () => void
  */
 export const opener = <E, R, A>(dial: Dial<E, R> | undefined, use: (open: Open) => A): Effect.Effect<A, never, Requires<R>> =>
   Effect.map(Effect.context<Requires<R>>(), (context) => {
-    const dialer = (dial ?? defaultDial) as Dial<E, Requires<R> | Scope.Scope>
+    // The default dial is `Connector.connect` on the Connector captured here, looked up once
+    // rather than on every connection.
+    const connector = dial === undefined ? Context.getOrUndefined(context, Connector.Connector) : undefined
+    const dialer = (dial ?? (connector === undefined ? defaultDial : (address) => connector.connect(address))) as Dial<
+      E,
+      Requires<R> | Scope.Scope
+    >
     const run = Effect.runCallbackWith(context)
     const open: Open = (target, done) => {
-      const finish = (exit: Exit.Exit<Socket, unknown>) =>
-        Exit.isSuccess(exit) ? done(undefined, exit.value) : done(asError(Cause.squash(exit.cause)))
+      // The socket's own scope, made here: an empty scope needs no closing if the dial never runs.
+      const scope = Scope.makeUnsafe()
+      let socket: Socket | undefined
+      const finish = (exit: Exit.Exit<unknown, unknown>) =>
+        Exit.isSuccess(exit) ? done(undefined, socket) : done(asError(Cause.squash(exit.cause)))
       // A loopback connect often settles within `run`: `done` is still called later, as a
       // net.Socket's events come after `connect` returns (undici and pg rely on it).
       let returned = false
       const interrupt = run(
-        Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Scope.make(), (scope) =>
-            restore(Scope.provide(
-              Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
-                inputProblem(dial, target) ?? dialer(addressOf(target as Target))
-              ),
-              scope
-            )).pipe(
-              Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
-              Effect.map((connection) => {
-                const socket = connection.toNodeSocket()
-                socket.once("close", () => Effect.runFork(Scope.close(scope, Exit.void)))
-                return socket
-              })
-            ))
+        // onExit's cleanup runs uninterruptibly: once the dial has succeeded, the socket is handed
+        // out and tied to its scope, or (failed, interrupted) the scope is closed, whatever
+        // interrupts the fiber.
+        Effect.onExit(
+          Scope.provide(
+            Effect.suspend((): Effect.Effect<Connection.Connection, unknown, Requires<R> | Scope.Scope> =>
+              inputProblem(dial, target) ?? dialer(addressOf(target as Target))
+            ),
+            scope
+          ),
+          (exit) => {
+            if (Exit.isFailure(exit)) return Scope.close(scope, exit)
+            socket = exit.value.toNodeSocket()
+            socket.once("close", () => Effect.runFork(Scope.close(scope, Exit.void)))
+            return Effect.void
+          }
         ),
         { onExit: (exit) => returned ? finish(exit) : process.nextTick(finish, exit) }
       )
