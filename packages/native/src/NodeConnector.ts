@@ -58,8 +58,9 @@ const unsupported = (address: Connector.Dialable, options: Connector.ConnectOpti
 // becomes its interface's name. A zone no interface has is the host's problem, as in
 // NativeConnector.
 const withZone = (address: Address.Tcp): string | ConnectError.InvalidAddress => {
-  const [host, zone] = address.host.split("%") as [string, string | undefined]
-  if (zone === undefined) return address.host
+  // Most hosts have no zone: nothing to split.
+  if (!address.host.includes("%")) return address.host
+  const [host, zone] = address.host.split("%") as [string, string]
   const interfaces = Object.entries(networkInterfaces())
   const found = /^\d+$/.test(zone)
     ? interfaces.find(([, infos]) => infos?.some((i) => i.family === "IPv6" && i.scopeid === Number(zone)))?.[0]
@@ -72,13 +73,24 @@ const withZone = (address: Address.Tcp): string | ConnectError.InvalidAddress =>
 // path with a leading NUL byte.
 const unixPath = (address: Address.Unix): string | ConnectError.InvalidAddress | ConnectError.NameTooLong => {
   const [text, field] = address._tag === "UnixPath" ? [address.path, "path" as const] : [address.name, "name" as const]
-  const bytes = Address.encodeName(text)
-  if (bytes === undefined || !Buffer.from(text, "utf8").equals(bytes)) {
-    return invalid(address, field, "has bytes that are not UTF-8, which node:net cannot pass (it encodes paths as UTF-8): use NativeConnector")
+  // A name without surrogates is well-formed text: its bytes are its UTF-8, counted without
+  // encoding it (twice) on every connect. Only one with surrogates (escaped bytes, or none at
+  // all) needs comparing.
+  let length: number
+  if (typeof text === "string" && !surrogate.test(text)) {
+    length = Buffer.byteLength(text, "utf8")
+  } else {
+    const bytes = Address.encodeName(text)
+    if (bytes === undefined || !Buffer.from(text, "utf8").equals(bytes)) {
+      return invalid(address, field, "has bytes that are not UTF-8, which node:net cannot pass (it encodes paths as UTF-8): use NativeConnector")
+    }
+    length = bytes.length
   }
   if (address._tag === "Abstract") return `\0${text}`
-  return bytes.length > maxPathBytes ? ConnectError.nameTooLong(Address.format(address), sunPathMax, "connect", platform) : text
+  return length > maxPathBytes ? ConnectError.nameTooLong(Address.format(address), sunPathMax, "connect", platform) : text
 }
+
+const surrogate = /[\uD800-\uDFFF]/
 
 // What net.connect is given, or why the address or options cannot be dialed through it.
 const connectOptions = (address: Connector.Dialable, options: Connector.ConnectOptions): Net.NetConnectOpts | DialError => {
@@ -92,17 +104,15 @@ const connectOptions = (address: Connector.Dialable, options: Connector.ConnectO
   }
   const host = withZone(address)
   if (typeof host !== "string") return host
+  // An IP literal is never looked up, and it is the one address to try. The options set one by
+  // one: this runs on every connect.
+  const opts: Net.TcpNetConnectOpts = { host, port: address.port, autoSelectFamily: false }
+  if (options.noDelay !== undefined) opts.noDelay = options.noDelay
+  if (options.keepAlive !== undefined) opts.keepAlive = options.keepAlive
   const local = options.local
-  return {
-    host,
-    port: address.port,
-    // An IP literal is never looked up, and it is the one address to try.
-    autoSelectFamily: false,
-    ...(options.noDelay === undefined ? {} : { noDelay: options.noDelay }),
-    ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
-    ...(local?.host === undefined ? {} : { localAddress: local.host }),
-    ...(local?.port === undefined ? {} : { localPort: local.port })
-  }
+  if (local?.host !== undefined) opts.localAddress = local.host
+  if (local?.port !== undefined) opts.localPort = local.port
+  return opts
 }
 
 const syscallOf = (syscall: unknown): ConnectError.Syscall =>
