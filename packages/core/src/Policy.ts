@@ -327,10 +327,13 @@ export const deadline = (duration: Duration.Input, label?: string) =>
       return Effect.fail(new ConnectError.InvalidOption({ option: "deadline.label", reason: `must be a string, got ${Options.shown(label)}` }))
     }
     const journal = Attempts.journal()
-    return traced(fiber, "deadline", () => attemptsIn(journal), Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    // The time waited, on the monotonic clock, and never less than the deadline that passed: a
+    // timer fires by the event loop's millisecond time, which can read 1 ms behind the clock.
+    const waited = (start: bigint, now: bigint) => Math.max(Math.round(Number(now - start) / 1e6), Duration.toMillis(limit))
+    return traced(fiber, "deadline", () => attemptsIn(journal), Effect.flatMap(Clock.monotonicTimeNanos, (start) =>
       Effect.timeoutOrElse(Effect.provideService(self, Attempts.current, journal), {
         duration: limit,
-        orElse: () => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(passed(journal, now - start, label)))
+        orElse: () => Effect.flatMap(Clock.monotonicTimeNanos, (now) => Effect.fail(passed(journal, waited(start, now), label)))
       })))
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Logger, type LogLevel, Metric, Random, References, Schedule } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Logger, type LogLevel, Metric, Random, References, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { Address, ConnectError, Connector, Policy, ScriptedConnector } from "@effect-connect/core"
 import { recordingTracer } from "./recording.js"
@@ -284,6 +284,28 @@ describe("timeouts", () => {
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "overall", attempts: 1, elapsed: 1000 })
       expect(error).not.toHaveProperty("cause")
+      expect(error.message).toBe("connect tcp://127.0.0.1:5432: gave up after 1.0 s: the first attempt had not finished")
+    }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
+
+  // Node fires a timer by its loop's millisecond time, which can read up to 1 ms behind the clocks
+  // (seen: "timed out after 999ms" for a 1 s deadline); a wall clock can also be set back meanwhile.
+  it.effect("a deadline that passed says it waited at least its length, whatever the clocks read", () =>
+    Effect.gen(function*() {
+      const stopped: Clock.Clock = {
+        currentTimeMillisUnsafe: () => 5_000,
+        currentTimeMillis: Effect.succeed(5_000),
+        currentTimeNanosUnsafe: () => 5_000_000_000n,
+        currentTimeNanos: Effect.succeed(5_000_000_000n),
+        monotonicTimeNanosUnsafe: () => 7n,
+        monotonicTimeNanos: Effect.succeed(7n),
+        sleep: () => Effect.void
+      }
+      const error = yield* Connector.connect(pg).pipe(
+        Policy.deadline("1 second"),
+        Effect.flip,
+        Effect.provideService(Clock.Clock, stopped)
+      )
+      expect(error).toMatchObject({ _tag: "TimedOut", source: "deadline", scope: "overall", elapsed: 1000 })
       expect(error.message).toBe("connect tcp://127.0.0.1:5432: gave up after 1.0 s: the first attempt had not finished")
     }).pipe(Effect.provide(ScriptedConnector.layer({ "tcp://127.0.0.1:5432": [ScriptedConnector.hang] }))))
 
