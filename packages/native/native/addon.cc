@@ -195,18 +195,6 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
   return Num(info.Env(), sys::Socket(domain, type));
 }
 
-// open(2) of a directory as a path handle (see sys.h). Returns the fd or -errno. Does not
-// handle: a path with a NUL byte (-EINVAL, no system call).
-Napi::Value OpenDirectory(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) {
-    Napi::TypeError::New(info.Env(), "path must be a string").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  if (path.find('\0') != std::string::npos) return Num(info.Env(), -EINVAL);
-  return Num(info.Env(), sys::OpenDirectory(path.c_str()));
-}
-
 // setsockopt(2) with an int value. Returns 0 or -errno. Does not handle: struct-valued options
 // (SO_LINGER, SO_RCVTIMEO, ...).
 Napi::Value SetSockOptInt(const Napi::CallbackInfo& info) {
@@ -449,7 +437,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("constants", Constants(env));
   exports.Set("socket", Napi::Function::New<Socket>(env, "socket"));
-  exports.Set("openDirectory", Napi::Function::New<OpenDirectory>(env, "openDirectory"));
   exports.Set("setsockoptInt", Napi::Function::New<SetSockOptInt>(env, "setsockoptInt"));
   exports.Set("getsockoptInt", Napi::Function::New<GetSockOptInt>(env, "getsockoptInt"));
   exports.Set("bind", Napi::Function::New<Bind>(env, "bind"));

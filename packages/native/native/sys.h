@@ -50,10 +50,6 @@ void DecodeUnix(const SockAddr& addr, const uint8_t** path, size_t* len);
 
 // socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (fcntl(2) on platforms without those flags).
 int Socket(int domain, int type);
-// open(2) of a directory, only as a handle for paths beneath it (/proc/self/fd/<fd>/name):
-// O_PATH | O_DIRECTORY | O_CLOEXEC on Linux, so it needs no read permission on the directory;
-// O_RDONLY | O_DIRECTORY | O_CLOEXEC elsewhere. Returns the fd or -errno.
-int OpenDirectory(const char* path);
 // setsockopt(2) / getsockopt(2) for an int-valued option. GetOptInt stores the value in *value.
 int SetOptInt(int fd, int level, int name, int value);
 int GetOptInt(int fd, int level, int name, int* value);

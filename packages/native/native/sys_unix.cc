@@ -137,17 +137,6 @@ int GetOptInt(int fd, int level, int name, int* value) {
   return 0;
 }
 
-// open(2). Not handled: anything but a directory (O_DIRECTORY makes that ENOTDIR).
-int OpenDirectory(const char* path) {
-#ifdef O_PATH
-  int flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-#else
-  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-#endif
-  int fd = open(path, flags);
-  return fd >= 0 ? fd : Fail();
-}
-
 // bind(2). Not handled: removing a stale unix socket file (the caller decides).
 int Bind(int fd, const SockAddr& addr) {
   return bind(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == 0 ? 0 : Fail();

@@ -4,13 +4,14 @@
  * included). For tests and for callers who need the state machine itself; services should use
  * `Connector`. A descriptor no syscall can take (not a 32-bit whole number) is `InvalidOption`
  * (option `fd`) before any call; a family or type it does not know, `InvalidOption` too. Where
- * the addon cannot be loaded (see `Addon`), every call is `Unsupported`, naming the function and
- * the load error; the constants need no addon.
+ * the addon cannot be loaded (see `Addon`), every call but `openDirectory` (node:fs) is
+ * `Unsupported`, naming the function and the load error; the constants need no addon.
  *
  * @since 0.1.0
  */
 import { Address, ConnectError, Errno } from "@effect-connect/core"
 import { Effect, type Scope } from "effect"
+import { closeSync, constants, openSync } from "node:fs"
 import { withAddon } from "./internal/addon.js"
 import type { Binding } from "./internal/binding.js"
 import * as fd from "./internal/fd.js"
@@ -51,6 +52,7 @@ export const sunPathMax: number = sockaddr.sunPathMax
  */
 export const maxPathBytes: number = sockaddr.maxPathBytes
 const EALREADY = Errno.codeOf("EALREADY", Errno.currentPlatform)
+const EINVAL = Errno.codeOf("EINVAL", Errno.currentPlatform)
 const context = (address: string): fd.Context<"raw"> => ({ kind: "raw", address, platform: Errno.currentPlatform })
 
 // What no syscall can take as a descriptor (not an int32: "3", 1.5, NaN, 2 ** 40) is
@@ -105,20 +107,37 @@ export const socket = (
     })
   )
 
+// O_PATH (Linux's value on x86 and arm64; node:fs does not name it): a handle only for lookups
+// beneath the directory, which needs search permission alone, as a connect does. Elsewhere a
+// read-only open.
+const directoryFlags = (Errno.currentPlatform === "linux" ? 0o10000000 : constants.O_RDONLY) | constants.O_DIRECTORY
+
 /**
  * open(2) of a directory as a handle for paths beneath it: on Linux `/proc/self/fd/<fd>/name` is
  * a short path to `name` in that directory, whatever the directory's own path length. O_PATH on
  * Linux, so only search permission is needed, as for a connect. Closed when the scope closes.
+ * Through node:fs (libuv adds O_CLOEXEC), so it needs no addon: `UnixConnector`'s long-path
+ * detour works without it. A path with a NUL byte is EINVAL, as the kernel would say of it.
  *
  * @since 0.1.0
  * @category syscalls
  */
-export const openDirectory = (path: string): Effect.Effect<number, ConnectError.ErrnoError | ConnectError.Unsupported, Scope.Scope> =>
-  native("openDirectory", (addon) =>
-    Effect.acquireRelease(
-      Effect.suspend(() => fd.check(addon.openDirectory(path), "open", context(path))),
-      (dir) => Effect.sync(() => addon.close(dir))
-    ))
+export const openDirectory = (path: string): Effect.Effect<number, ConnectError.ErrnoError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      if (path.includes("\0")) return Effect.fail(fd.errnoError(-EINVAL, "open", context(path)))
+      try {
+        return Effect.succeed(openSync(path, directoryFlags))
+      } catch (error) {
+        // A failed open(2) is libuv's code, -errno on every unix; anything else (a path that is
+        // no string, from an untyped caller) is thrown on, a defect, as the addon's calls do.
+        const errno = (error as NodeJS.ErrnoException).errno
+        if (typeof errno !== "number") throw error
+        return Effect.fail(fd.errnoError(errno, "open", context(path)))
+      }
+    }),
+    (dir) => Effect.sync(() => closeSync(dir))
+  )
 
 /**
  * connect(2), once: EINPROGRESS is the `InProgress` error here (poll with `writable`, then read

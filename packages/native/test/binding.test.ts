@@ -478,21 +478,6 @@ describe("native memory: no JavaScript between taking a pointer and using it; bo
   })
 })
 
-describe("openDirectory", () => {
-  it("a directory handle: paths beneath it through /proc/self/fd; errnos for anything else", () => {
-    const dir = path.join(tmp, "handle")
-    fs.mkdirSync(dir)
-    fs.writeFileSync(path.join(dir, "file"), "")
-    const fd = track(b.openDirectory(dir))
-    if (isLinux) expect(fs.readdirSync(`/proc/self/fd/${fd}`)).toEqual(["file"])
-    close(fd)
-    expect(b.openDirectory(path.join(dir, "file"))).toBe(-E.ENOTDIR)
-    expect(b.openDirectory(path.join(dir, "missing"))).toBe(-E.ENOENT)
-    expect(b.openDirectory("a\0b")).toBe(-E.EINVAL)
-    expect(() => b.openDirectory(1 as unknown as string)).toThrow(TypeError)
-  })
-})
-
 describe("unix sockets", () => {
   it("ENOENT, ENOTDIR, ENAMETOOLONG, ECONNREFUSED, EPROTOTYPE", () => {
     const fd = socket(c.AF_UNIX, c.SOCK_STREAM)

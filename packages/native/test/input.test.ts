@@ -4,6 +4,7 @@
 import { Address, ConnectError, Connector } from "@effect-connect/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Stream } from "effect"
+import { readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Datagram, NativeConnector, Raw } from "@effect-connect/native"
 import { loadedBinding } from "../src/internal/binding.js"
@@ -214,5 +215,25 @@ describe("values that are not addresses or bytes, from JavaScript or configurati
       expect(yield* Effect.flip(d.send("text" as unknown as Uint8Array))).toMatchObject({
         _tag: "InvalidAddress", field: "option", reason: `data must be a Uint8Array, got "text"`
       })
+    }))
+})
+
+describe("Raw.openDirectory (node:fs, no addon)", () => {
+  it.live("a directory handle: paths beneath it through /proc/self/fd, closed with its scope; errnos for anything else", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      writeFileSync(join(dir, "file"), "")
+      const before = fdCount()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const handle = yield* Raw.openDirectory(dir)
+        if (process.platform === "linux") expect(readdirSync(`/proc/self/fd/${handle}`)).toEqual(["file"])
+        expect(fdCount()).toBe(before + 1)
+      }))
+      expect(fdCount()).toBe(before)
+      const failure = (path: string) => Effect.flip(Effect.scoped(Raw.openDirectory(path)))
+      expect(yield* failure(join(dir, "file"))).toMatchObject({ _tag: "NotADirectory", errno: "ENOTDIR", syscall: "open", address: join(dir, "file") })
+      expect(yield* failure(join(dir, "missing"))).toMatchObject({ _tag: "NotFound", errno: "ENOENT", syscall: "open" })
+      expect(yield* failure("a\0b")).toMatchObject({ errno: "EINVAL", syscall: "open" })
+      expect(fdCount()).toBe(before)
     }))
 })

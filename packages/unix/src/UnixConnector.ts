@@ -16,9 +16,8 @@
  * @since 0.1.0
  */
 import { Address, ConnectError, type Connection, Connector, Errno } from "@effect-connect/core"
-import { NativeConnector } from "@effect-connect/native"
+import { NativeConnector, Raw } from "@effect-connect/native"
 import { Effect, Layer, Predicate, Scope } from "effect"
-import { closeSync, constants, openSync } from "node:fs"
 import { basename, dirname } from "node:path"
 import { walk } from "./internal/walk.js"
 import * as UnixAddress from "./UnixAddress.js"
@@ -107,27 +106,6 @@ const readdressed = (connection: Connection.Connection, remote: Address.UnixPath
   detach: () => connection.detach()
 })
 
-// O_PATH, Linux's (the generic value: x86, arm64): a handle for lookups beneath the directory,
-// which needs only search permission, as the connect itself does. node:fs does not name it; libuv
-// adds O_CLOEXEC. Through node:fs rather than the addon, so that the detour works without it.
-const O_PATH = 0o10000000
-
-// The directory opened for the detour, closed with `scope`; its errno is the connect's.
-const openDirectory = (path: string, input: string) =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => openSync(path, O_PATH | constants.O_DIRECTORY),
-      catch: (e) =>
-        ConnectError.fromErrno(Predicate.hasProperty(e, "code") && typeof e.code === "string" ? e.code : "UNKNOWN", {
-          kind: "unix",
-          syscall: "connect",
-          address: input,
-          platform: Errno.currentPlatform
-        })
-    }),
-    (fd) => Effect.sync(() => closeSync(fd))
-  )
-
 const viaDirectory = (
   inner: Connector.Connector["Service"],
   address: Address.UnixPath,
@@ -136,7 +114,10 @@ const viaDirectory = (
   // The path's own text, cut at its last component: `dirname` folds nothing, so the kernel
   // resolves `..` after any symlink before it, as it would in the connect itself.
   const input = Address.format(address)
-  const dir = openDirectory(dirname(address.path), input)
+  const dir = Effect.mapError(
+    Raw.openDirectory(dirname(address.path)),
+    (e) => ConnectError.fromErrno(e.errno, { kind: "unix", syscall: "connect", address: input, platform: Errno.currentPlatform })
+  )
   return Effect.acquireUseRelease(
     Scope.make(),
     (held) =>

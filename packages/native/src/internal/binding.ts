@@ -183,13 +183,6 @@ export interface Binding {
    * `-errno` (`-EAFNOSUPPORT`, `-EMFILE`, ...).
    */
   socket(domain: number, type: number): number
-  /**
-   * open(2) of a directory, only as a handle for paths beneath it (`/proc/self/fd/<fd>/name`):
-   * O_PATH | O_DIRECTORY | O_CLOEXEC on Linux (no read permission needed), O_RDONLY elsewhere.
-   * The fd, or `-errno` (`-ENOENT`, `-ENOTDIR`, `-EACCES`, `-ELOOP`, `-EINVAL` for a NUL byte).
-   * Close it with `close`.
-   */
-  openDirectory(path: string): number
   /** setsockopt(2) of an int-valued option: 0 or `-errno`. */
   setsockoptInt(fd: number, level: number, name: number, value: number): number
   /**
